@@ -84,6 +84,52 @@ impl FromStr for Role {
     }
 }
 
+/// What an API token may do. A token acts as its creator, narrowed to its scopes: it can never
+/// do more than the creator's role allows at the time of the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Read brands, posts, members.
+    Read,
+    /// Create and edit brands and posts.
+    Write,
+    /// Approve and reject posts.
+    Review,
+    /// Manage members and invitations.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Read, Scope::Write, Scope::Review, Scope::Admin];
+
+    pub fn allows(self, p: Permission) -> bool {
+        match self {
+            Scope::Read => p == Permission::Read,
+            Scope::Write => p == Permission::EditContent,
+            Scope::Review => p == Permission::Review,
+            Scope::Admin => p == Permission::ManageMembers,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Review => "review",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = crate::ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            crate::ValidationError::new("scopes", "each scope must be one of read, write, review, admin")
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

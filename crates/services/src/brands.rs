@@ -1,0 +1,47 @@
+//! Brand profiles.
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::{Result, ServiceError};
+use nanopost_domain::brand::{Brand, BrandInput};
+use nanopost_domain::ids::BrandId;
+use nanopost_domain::role::Permission;
+use nanopost_storage::{Page, PageRequest};
+
+impl Services {
+    pub async fn create_brand(&self, actor: &Actor, input: &BrandInput) -> Result<Brand> {
+        actor.require(Permission::EditContent)?;
+        let now = self.now();
+        let brand = Brand {
+            id: BrandId::new(),
+            workspace_id: actor.workspace_id,
+            profile: input.validate()?,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().insert_brand(&brand).await?;
+        Ok(brand)
+    }
+
+    pub async fn brand(&self, actor: &Actor, id: BrandId) -> Result<Brand> {
+        actor.require(Permission::Read)?;
+        self.store().brand(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound)
+    }
+
+    pub async fn brands(&self, actor: &Actor, page: PageRequest) -> Result<Page<Brand>> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().brands(actor.workspace_id, page).await?)
+    }
+
+    pub async fn update_brand(&self, actor: &Actor, id: BrandId, input: &BrandInput) -> Result<Brand> {
+        actor.require(Permission::EditContent)?;
+        let profile = input.validate()?;
+        Ok(self.store().update_brand(actor.workspace_id, id, &profile, self.now()).await?)
+    }
+
+    /// Deletes the brand and, with it, its posts.
+    pub async fn delete_brand(&self, actor: &Actor, id: BrandId) -> Result<()> {
+        actor.require(Permission::EditContent)?;
+        Ok(self.store().delete_brand(actor.workspace_id, id).await?)
+    }
+}

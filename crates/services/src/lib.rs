@@ -1,0 +1,62 @@
+//! The use cases of Nanopost: each public method of [`Services`] is one thing a person (or a
+//! job) can do, with its permission check, its domain rule and its storage write in one place.
+//! HTTP handlers and CLI commands are thin callers of these.
+
+mod actor;
+mod auth;
+mod brands;
+mod config;
+mod error;
+mod posts;
+mod ratelimit;
+pub mod secrets;
+mod workspaces;
+
+pub use actor::Actor;
+pub use auth::SignUpInput;
+pub use config::{Argon2Params, LoginLimits, SecretKey, ServiceConfig};
+pub use error::ServiceError;
+pub use posts::PostView;
+pub use secrets::SecretToken;
+
+use nanopost_domain::clock::Clock;
+use nanopost_storage::Store;
+use std::sync::Arc;
+
+/// Everything the use cases share. Cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: ServiceConfig,
+    hashing: secrets::PasswordHashing,
+    /// Verified against when an address is unknown, so a login takes as long either way.
+    dummy_hash: String,
+    login_failures: ratelimit::FailureCounter,
+}
+
+impl Services {
+    /// Fails only if the Argon2 parameters are unusable.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: ServiceConfig) -> Result<Self, ServiceError> {
+        let hashing = secrets::PasswordHashing::new(config.argon2)?;
+        let dummy_hash = hashing.hash("nanopost-dummy-password")?;
+        let inner = Inner { store, clock, config, hashing, dummy_hash, login_failures: Default::default() };
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn config(&self) -> &ServiceConfig {
+        &self.inner.config
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
+    }
+}

@@ -1,0 +1,10 @@
+//! Storage integration tests: one binary (see ARCHITECTURE.md, compile time).
+//!
+//! `contract` runs every case against SQLite and PostgreSQL. PostgreSQL is required: set
+//! `NANOPOST_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) to a server
+//! where the user may create databases; each test gets its own and drops it afterwards.
+
+mod contract;
+mod fixtures;
+mod harness;
+mod sqlite_only;

@@ -1,0 +1,156 @@
+//! What only SQLite needs proving: write concurrency on one file, `:memory:`, and what happens
+//! when someone edits the file by hand.
+
+use crate::fixtures::*;
+use crate::harness;
+use nanopost_domain::ids::{PostId, UserId};
+use nanopost_domain::role::Role;
+use nanopost_storage::{PageRequest, PostFilter, StorageError, Store};
+use sqlx::Connection as _;
+use std::time::{Duration, Instant};
+
+const TASKS: usize = 16;
+const ROUNDS: usize = 25;
+
+/// 16 tasks × 25 multi-statement writes on one file. Any "database is locked/busy" error fails
+/// the test; only `Stale` (lost optimistic race) is retried, and the expected `Conflict` of the
+/// last-owner rule is checked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_write_transactions_never_fail_busy() {
+    let db = harness::sqlite().await;
+    let url = db.url.clone();
+    harness::run(db, true, move |s| async move {
+        let started = Instant::now();
+        let (o, ws) = owner(&s, "owner@example.com").await;
+        let mut editors: Vec<UserId> = Vec::new();
+        for i in 0..4 {
+            editors.push(member(&s, ws.id, o.id, &format!("ed{i}@example.com"), Role::Editor).await.id);
+        }
+        let b = brand(ws.id, "Busy");
+        s.insert_brand(&b).await.unwrap();
+        let mut posts: Vec<PostId> = Vec::new();
+        for i in 0..4 {
+            let p = post(ws.id, b.id, o.id, &format!("post {i}"));
+            s.insert_post(&p).await.unwrap();
+            posts.push(p.id);
+        }
+
+        let mut handles = Vec::new();
+        for task in 0..TASKS {
+            let (s, posts, editors) = (s.clone(), posts.clone(), editors.clone());
+            let (ws, owner_id) = (ws.id, o.id);
+            handles.push(tokio::spawn(async move {
+                let (mut saves, mut invites, mut stale) = (0u64, 0u64, 0u64);
+                for round in 0..ROUNDS {
+                    let k = task + round;
+                    match k % 4 {
+                        0 | 1 => {
+                            let id = posts[k % posts.len()];
+                            loop {
+                                let mut p = s.post(ws, id).await.unwrap().unwrap();
+                                p.edit(content(&format!("task {task} round {round} v{}", p.version)), t(round as i64))
+                                    .unwrap();
+                                match s.save_post(&p).await {
+                                    Ok(_) => break,
+                                    Err(StorageError::Stale) => stale += 1,
+                                    Err(e) => panic!("save_post in task {task}: {e}"),
+                                }
+                                assert!(stale < 10_000, "livelock");
+                            }
+                            saves += 1;
+                        }
+                        2 => {
+                            let to = format!("t{task}r{round}@example.com");
+                            let inv = invitation(ws, &to, Role::Viewer, owner_id, t(86_400));
+                            s.create_invitation(&inv, &mail(&to, "invitation", t(0)))
+                                .await
+                                .unwrap_or_else(|e| panic!("create_invitation in task {task}: {e}"));
+                            invites += 1;
+                        }
+                        _ => {
+                            let role = if round % 2 == 0 { Role::Reviewer } else { Role::Editor };
+                            s.set_role(ws, editors[k % editors.len()], role)
+                                .await
+                                .unwrap_or_else(|e| panic!("set_role in task {task}: {e}"));
+                            match s.set_role(ws, owner_id, Role::Admin).await {
+                                Err(StorageError::Conflict("last owner")) => {}
+                                other => panic!("demoting the only owner in task {task}: {other:?}"),
+                            }
+                        }
+                    }
+                }
+                (saves, invites, stale)
+            }));
+        }
+        let (mut saves, mut invites, mut stale) = (0, 0, 0);
+        for h in handles {
+            let (a, b, c) = h.await.unwrap();
+            saves += a;
+            invites += b;
+            stale += c;
+        }
+
+        let listed = s.posts(ws.id, &PostFilter::default(), PageRequest::first(100)).await.unwrap();
+        let versions: i64 = listed.items.iter().map(|p| p.version - 1).sum();
+        assert_eq!(versions as u64, saves, "every successful save bumped exactly one version");
+        assert_eq!(s.invitations(ws.id, t(0)).await.unwrap().len() as u64, invites);
+        assert_eq!(s.role_of(ws.id, o.id).await.unwrap(), Some(Role::Owner));
+        assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+        eprintln!("{saves} saves ({stale} stale retries), {invites} invitations in {:?}", started.elapsed());
+
+        // The options reached the file: it is in WAL mode.
+        let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut raw).await.unwrap();
+        assert_eq!(mode, "wal");
+        let _ = raw.close().await;
+    })
+    .await;
+}
+
+/// `sqlite::memory:` is one database per connection, so the store keeps exactly one.
+#[tokio::test]
+async fn in_memory_store_is_one_database() {
+    let s = Store::connect("sqlite::memory:").await.unwrap();
+    assert!(!s.is_ready().await);
+    s.migrate().await.unwrap();
+    assert!(s.is_ready().await);
+    let (u, ws) = owner(&s, "mem@example.com").await;
+    let (a, b, c) = tokio::join!(s.user_by_id(u.id), s.workspace(ws.id), s.members(ws.id));
+    assert!(a.unwrap().is_some() && b.unwrap().is_some() && c.unwrap().len() == 1);
+    s.close().await;
+}
+
+/// A value the program cannot have written is reported as corrupt, not guessed at.
+#[tokio::test]
+async fn corrupt_rows_are_reported() {
+    let db = harness::sqlite().await;
+    let url = db.url.clone();
+    harness::run(db, true, move |s| async move {
+        let (o, ws) = owner(&s, "owner@example.com").await;
+        let b = brand(ws.id, "B");
+        s.insert_brand(&b).await.unwrap();
+        let p = post(ws.id, b.id, o.id, "fine");
+        s.insert_post(&p).await.unwrap();
+
+        let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("UPDATE posts SET state = 'teleported' WHERE id = $1")
+            .bind(p.id.as_uuid())
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE users SET email = 'not an address' WHERE id = $1")
+            .bind(o.id.as_uuid())
+            .execute(&mut raw)
+            .await
+            .unwrap();
+        let _ = raw.close().await;
+
+        assert!(matches!(s.post(ws.id, p.id).await, Err(StorageError::Corrupt(_))));
+        assert!(matches!(
+            s.posts(ws.id, &PostFilter::default(), PageRequest::first(10)).await,
+            Err(StorageError::Corrupt(_))
+        ));
+        assert!(matches!(s.user_by_id(o.id).await, Err(StorageError::Corrupt(_))));
+    })
+    .await;
+}
