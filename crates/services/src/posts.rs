@@ -25,7 +25,8 @@ pub struct PostView {
 impl Services {
     pub async fn create_post(&self, actor: &Actor, brand: BrandId, content: PostContent) -> Result<Post> {
         actor.require(Permission::EditContent)?;
-        self.brand(actor, brand).await?;
+        // The brand must be this workspace's; the permission checked above is the one that counts.
+        self.store().brand(actor.workspace_id, brand).await?.ok_or(ServiceError::NotFound)?;
         let post = Post::new(actor.workspace_id, brand, actor.user_id, content, self.now())?;
         self.store().insert_post(&post).await?;
         Ok(post)
@@ -92,7 +93,7 @@ impl Services {
     ) -> Result<Post> {
         actor.require(Permission::EditContent)?;
         let post = self.load_post(actor.workspace_id, id).await?;
-        let brand = self.brand(actor, post.brand_id).await?;
+        let brand = self.store().brand(actor.workspace_id, post.brand_id).await?.ok_or(ServiceError::NotFound)?;
         let schedule = at.map(|local| Schedule::new(local, &brand.profile.timezone)).transpose()?;
         let now = self.now();
         if let Some(s) = &schedule

@@ -39,7 +39,7 @@ impl Services {
         actor.require(Permission::ManageMembers)?;
         may_grant(actor, role)?;
         let email = Email::parse(email)?;
-        let ws = self.workspace(actor).await?;
+        let ws = self.store().workspace(actor.workspace_id).await?.ok_or(ServiceError::NotFound)?;
         let now = self.now();
         let token = SecretToken::generate();
         let inv = Invitation {

@@ -1,1 +1,60 @@
-// placeholder
+//! HTTP: server-rendered pages, the JSON API under `/api/v1/` with its OpenAPI document, and the
+//! health endpoints. Handlers extract, call a use case in `nanopost_services`, and render.
+
+pub mod api;
+mod health;
+pub mod problem;
+pub mod session;
+mod ui;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use nanopost_services::Services;
+use tower_http::trace::TraceLayer;
+
+/// What the HTTP layer needs beyond the use cases.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The URL people use to reach the app; `https://` turns on Secure cookies.
+    pub public_url: String,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub config: std::sync::Arc<WebConfig>,
+}
+
+/// The whole HTTP application.
+pub fn router(services: Services, config: WebConfig) -> Router {
+    let body_limit = config.max_body_bytes;
+    let state = AppState { services, config: std::sync::Arc::new(config) };
+    let app = Router::new()
+        .merge(health::routes())
+        .merge(api::routes())
+        .merge(ui::routes())
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http());
+    with_security_headers(app)
+}
+
+/// Headers every response carries: no framing, no MIME sniffing, no inline scripts, no
+/// referrer leaking post ids to other sites.
+fn with_security_headers(router: Router) -> Router {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    router
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ))
+}

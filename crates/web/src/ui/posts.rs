@@ -1,0 +1,582 @@
+//! Posts: the list, a new draft, and the editor with review (approve / reject bound to the
+//! content digest the reviewer saw), scheduling in the brand's time zone, and archiving.
+
+use super::auth::Empty;
+use super::workspace::PostRow;
+use super::{
+    Chrome, FieldError, FormOutcome, PageError, PageResult, WsCtx, fmt_ts, form_outcome, one_error, redirect_msg,
+    render,
+};
+use crate::AppState;
+use crate::session::CsrfForm;
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::civil;
+use nanopost_domain::approval::ContentDigest;
+use nanopost_domain::brand::Brand;
+use nanopost_domain::ids::{BrandId, PostId};
+use nanopost_domain::network::Network;
+use nanopost_domain::post::{Post, PostAction, PostContent, PostState, Target, Variant};
+use nanopost_domain::role::Permission;
+use nanopost_storage::{PageRequest, PostFilter};
+use serde::Deserialize;
+use uuid::Uuid;
+
+pub fn state_class(s: PostState) -> &'static str {
+    match s {
+        PostState::Draft | PostState::Archived => "muted",
+        PostState::PendingReview | PostState::Unconfirmed => "warn",
+        PostState::Approved | PostState::Scheduled | PostState::Published => "ok",
+        PostState::Publishing => "info",
+        PostState::Failed | PostState::Rejected => "bad",
+    }
+}
+
+fn excerpt(s: &str, max: usize) -> String {
+    let s = s.trim();
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max).collect();
+    out.push('…');
+    out
+}
+
+pub fn post_row(p: &Post, brands: &[Brand]) -> PostRow {
+    PostRow {
+        id: p.id.to_string(),
+        brand: brands.iter().find(|b| b.id == p.brand_id).map(|b| b.profile.name.clone()).unwrap_or_default(),
+        state: p.state.label(),
+        state_class: state_class(p.state),
+        excerpt: excerpt(p.content.variants.first().map(|v| v.caption.as_str()).unwrap_or(""), 90),
+        networks: p.content.targets.iter().map(|t| t.network.label()).collect::<Vec<_>>().join(", "),
+        schedule: p
+            .schedule
+            .as_ref()
+            .map(|s| format!("{} ({})", s.local.strftime("%Y-%m-%d %H:%M"), s.timezone))
+            .unwrap_or_default(),
+        updated: fmt_ts(p.updated_at),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// List
+// ---------------------------------------------------------------------------------------------
+
+pub struct BrandOption {
+    pub id: String,
+    pub name: String,
+    pub selected: bool,
+}
+
+pub struct StateOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "posts.html")]
+struct PostsPage {
+    chrome: Chrome,
+    ws: String,
+    posts: Vec<PostRow>,
+    brands: Vec<BrandOption>,
+    states: Vec<StateOption>,
+    can_edit: bool,
+    next: Option<String>,
+    filter_query: String,
+}
+
+pub async fn list(State(state): State<AppState>, ctx: WsCtx) -> PageResult {
+    let state_filter = match ctx.query_value("state").filter(|s| !s.is_empty()) {
+        Some(s) => {
+            Some(s.parse::<PostState>().map_err(|_| PageError::bad_request("That is not a post state to filter by."))?)
+        }
+        None => None,
+    };
+    let brand_filter = match ctx.query_value("brand").filter(|s| !s.is_empty()) {
+        Some(b) => Some(b.parse::<BrandId>().map_err(|_| PageError::bad_request("That is not a brand to filter by."))?),
+        None => None,
+    };
+    let after = ctx.query_value("after").and_then(|a| a.parse::<Uuid>().ok());
+    let brands = state.services.brands(&ctx.actor, PageRequest::first(100)).await?.items;
+    let filter = PostFilter { brand_id: brand_filter, state: state_filter };
+    let page = state.services.posts(&ctx.actor, &filter, PageRequest { limit: 50, after }).await?;
+    let filter_query = serde_urlencoded::to_string([
+        ("state", state_filter.map(|s| s.as_str().to_owned()).unwrap_or_default()),
+        ("brand", brand_filter.map(|b| b.to_string()).unwrap_or_default()),
+    ])
+    .unwrap_or_default();
+    let p = PostsPage {
+        ws: ctx.ws_path(),
+        posts: page.items.iter().map(|p| post_row(p, &brands)).collect(),
+        brands: brands
+            .iter()
+            .map(|b| BrandOption {
+                id: b.id.to_string(),
+                name: b.profile.name.clone(),
+                selected: Some(b.id) == brand_filter,
+            })
+            .collect(),
+        states: PostState::ALL
+            .into_iter()
+            .map(|s| StateOption { value: s.as_str(), label: s.label(), selected: Some(s) == state_filter })
+            .collect(),
+        can_edit: ctx.actor.can(Permission::EditContent),
+        next: page.next.map(|n| n.to_string()),
+        filter_query,
+        chrome: ctx.chrome,
+    };
+    Ok(render(StatusCode::OK, &p))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The content form
+// ---------------------------------------------------------------------------------------------
+
+/// The content form: one target checkbox and one caption per network.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostForm {
+    brand_id: String,
+    version: String,
+    target_instagram: Option<String>,
+    target_linkedin: Option<String>,
+    target_tiktok: Option<String>,
+    caption_instagram: String,
+    caption_linkedin: String,
+    caption_tiktok: String,
+}
+
+impl PostForm {
+    fn field(&self, n: Network) -> (bool, &str) {
+        match n {
+            Network::Instagram => (self.target_instagram.is_some(), &self.caption_instagram),
+            Network::Linkedin => (self.target_linkedin.is_some(), &self.caption_linkedin),
+            Network::Tiktok => (self.target_tiktok.is_some(), &self.caption_tiktok),
+        }
+    }
+
+    /// The content this form describes. Media and options of an existing post are kept (the
+    /// form does not edit them), as are the accounts chosen for its targets.
+    fn content(&self, existing: Option<&PostContent>) -> PostContent {
+        let mut variants = Vec::new();
+        let mut targets = Vec::new();
+        for n in Network::ALL {
+            let (targeted, caption) = self.field(n);
+            let old = existing.and_then(|c| c.variants.iter().find(|v| v.network == n));
+            let caption = caption.replace("\r\n", "\n");
+            if targeted || !caption.trim().is_empty() || old.is_some_and(|v| !v.media.is_empty()) {
+                variants.push(Variant {
+                    network: n,
+                    caption,
+                    media: old.map(|v| v.media.clone()).unwrap_or_default(),
+                    options: old.map(|v| v.options.clone()).unwrap_or_default(),
+                });
+            }
+            if targeted {
+                let account =
+                    existing.and_then(|c| c.targets.iter().find(|t| t.network == n)).and_then(|t| t.account.clone());
+                targets.push(Target { network: n, account });
+            }
+        }
+        PostContent { variants, targets }
+    }
+}
+
+pub struct NetworkField {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub targeted: bool,
+    pub caption: String,
+    pub limit: usize,
+}
+
+fn network_fields(form: Option<&PostForm>, content: Option<&PostContent>) -> Vec<NetworkField> {
+    Network::ALL
+        .into_iter()
+        .map(|n| {
+            let (targeted, caption) = match (form, content) {
+                (Some(f), _) => {
+                    let (t, c) = f.field(n);
+                    (t, c.to_owned())
+                }
+                (None, Some(c)) => (
+                    c.targets.iter().any(|t| t.network == n),
+                    c.variants.iter().find(|v| v.network == n).map(|v| v.caption.clone()).unwrap_or_default(),
+                ),
+                (None, None) => (n == Network::Instagram, String::new()),
+            };
+            NetworkField { key: n.as_str(), label: n.label(), targeted, caption, limit: n.caption_limit() }
+        })
+        .collect()
+}
+
+fn parse_version(raw: &str) -> Result<i64, Vec<FieldError>> {
+    raw.trim().parse::<i64>().map_err(|_| one_error("version", "is missing or not a number; reload the page"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// New post
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "post_new.html")]
+struct NewPostPage {
+    chrome: Chrome,
+    ws: String,
+    csrf: String,
+    brands: Vec<BrandOption>,
+    networks: Vec<NetworkField>,
+    errors: Vec<FieldError>,
+}
+
+async fn new_post_page(
+    state: &AppState,
+    ctx: WsCtx,
+    status: StatusCode,
+    form: Option<&PostForm>,
+    errors: Vec<FieldError>,
+) -> PageResult {
+    let brands = state.services.brands(&ctx.actor, PageRequest::first(100)).await?.items;
+    let selected = form.map(|f| f.brand_id.clone()).or_else(|| ctx.query_value("brand")).unwrap_or_default();
+    let page = NewPostPage {
+        ws: ctx.ws_path(),
+        csrf: ctx.chrome.csrf.clone(),
+        brands: brands
+            .iter()
+            .map(|b| BrandOption {
+                id: b.id.to_string(),
+                name: b.profile.name.clone(),
+                selected: b.id.to_string() == selected,
+            })
+            .collect(),
+        networks: network_fields(form, None),
+        errors,
+        chrome: ctx.chrome,
+    };
+    Ok(render(status, &page))
+}
+
+pub async fn new_page(State(state): State<AppState>, ctx: WsCtx) -> PageResult {
+    ctx.actor.require(Permission::EditContent)?;
+    new_post_page(&state, ctx, StatusCode::OK, None, vec![]).await
+}
+
+pub async fn create(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<PostForm>) -> PageResult {
+    let f = form.data;
+    let Ok(brand) = f.brand_id.trim().parse::<BrandId>() else {
+        let errors = one_error("brand", "choose a brand");
+        return new_post_page(&state, ctx, StatusCode::UNPROCESSABLE_ENTITY, Some(&f), errors).await;
+    };
+    match state.services.create_post(&ctx.actor, brand, f.content(None)).await {
+        Ok(p) => Ok(redirect_msg(&format!("{}/posts/{}", ctx.ws_path(), p.id), "post_created")),
+        Err(e) => match form_outcome(e) {
+            FormOutcome::Rerender(status, errors) => new_post_page(&state, ctx, status, Some(&f), errors).await,
+            FormOutcome::Page(p) => Err(p),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The editor
+// ---------------------------------------------------------------------------------------------
+
+struct ApprovalRow {
+    approver: String,
+    role: &'static str,
+    channel: &'static str,
+    digest: String,
+    at: String,
+    in_force: bool,
+}
+
+#[derive(Template)]
+#[template(path = "post_editor.html")]
+struct EditorPage {
+    chrome: Chrome,
+    ws: String,
+    csrf: String,
+    id: String,
+    brand_id: String,
+    brand_name: String,
+    timezone: String,
+    state_label: &'static str,
+    state_class: &'static str,
+    version: i64,
+    digest: String,
+    networks: Vec<NetworkField>,
+    schedule_value: String,
+    schedule_utc: String,
+    rejection_reason: Option<String>,
+    approvals: Vec<ApprovalRow>,
+    errors: Vec<FieldError>,
+    reject_reason: String,
+    editable: bool,
+    can_submit: bool,
+    can_review: bool,
+    can_schedule: bool,
+    can_archive: bool,
+    can_delete: bool,
+    created: String,
+    updated: String,
+}
+
+/// What the editor is re-rendered with after a refused action.
+#[derive(Default)]
+struct Rerender {
+    errors: Vec<FieldError>,
+    form: Option<PostForm>,
+    reject_reason: String,
+    schedule_value: Option<String>,
+}
+
+async fn editor_page(state: &AppState, ctx: WsCtx, id: PostId, status: StatusCode, again: Rerender) -> PageResult {
+    let s = &state.services;
+    let view = s.post(&ctx.actor, id).await?;
+    let post = &view.post;
+    let brand = s.brand(&ctx.actor, post.brand_id).await?;
+    let members = s.members(&ctx.actor).await?;
+    let can_edit = ctx.actor.can(Permission::EditContent);
+    let can_review = ctx.actor.can(Permission::Review);
+    let allowed = |a: PostAction| post.state.after(a).is_ok();
+    let page = EditorPage {
+        ws: ctx.ws_path(),
+        csrf: ctx.chrome.csrf.clone(),
+        id: post.id.to_string(),
+        brand_id: brand.id.to_string(),
+        brand_name: brand.profile.name.clone(),
+        timezone: brand.profile.timezone.clone(),
+        state_label: post.state.label(),
+        state_class: state_class(post.state),
+        version: post.version,
+        digest: view.digest.as_str().to_owned(),
+        networks: network_fields(again.form.as_ref(), Some(&post.content)),
+        schedule_value: again.schedule_value.unwrap_or_else(|| {
+            post.schedule.as_ref().map(|s| s.local.strftime("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
+        }),
+        schedule_utc: post.schedule.as_ref().map(|s| fmt_ts(s.instant())).unwrap_or_default(),
+        rejection_reason: post.rejection_reason.clone(),
+        approvals: view
+            .approvals
+            .iter()
+            .rev()
+            .map(|a| ApprovalRow {
+                approver: members
+                    .iter()
+                    .find(|m| m.user_id == a.approver)
+                    .map(|m| m.display_name.clone())
+                    .unwrap_or_else(|| "a former member".into()),
+                role: a.approver_role.as_str(),
+                channel: a.channel.as_str(),
+                digest: a.digest.as_str().to_owned(),
+                at: fmt_ts(a.at),
+                in_force: post.approval_id == Some(a.id),
+            })
+            .collect(),
+        errors: again.errors,
+        reject_reason: again.reject_reason,
+        editable: can_edit && !post.state.is_locked(),
+        can_submit: can_edit && allowed(PostAction::Submit),
+        can_review: can_review && allowed(PostAction::Approve),
+        can_schedule: can_edit && !post.state.is_locked(),
+        can_archive: can_edit && allowed(PostAction::Archive),
+        can_delete: can_edit && (!post.state.is_locked() || post.state == PostState::Archived),
+        created: fmt_ts(post.created_at),
+        updated: fmt_ts(post.updated_at),
+        chrome: ctx.chrome,
+    };
+    Ok(render(status, &page))
+}
+
+pub async fn editor(State(state): State<AppState>, ctx: WsCtx) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    editor_page(&state, ctx, id, StatusCode::OK, Rerender::default()).await
+}
+
+fn done(ctx: &WsCtx, id: PostId, msg: &str) -> PageResult {
+    Ok(redirect_msg(&format!("{}/posts/{}", ctx.ws_path(), id), msg))
+}
+
+/// Re-renders the editor for a refused action, or shows the error page.
+async fn refused(
+    state: &AppState,
+    ctx: WsCtx,
+    id: PostId,
+    e: nanopost_services::ServiceError,
+    mut again: Rerender,
+) -> PageResult {
+    match form_outcome(e) {
+        FormOutcome::Rerender(status, errors) => {
+            // A conflict shows the post as it is now, not what was typed over an older version.
+            if status == StatusCode::CONFLICT {
+                again.form = None;
+            }
+            again.errors = errors;
+            editor_page(state, ctx, id, status, again).await
+        }
+        FormOutcome::Page(p) => Err(p),
+    }
+}
+
+pub async fn update(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<PostForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let f = form.data;
+    let version = match parse_version(&f.version) {
+        Ok(v) => v,
+        Err(errors) => {
+            let again = Rerender { errors, form: Some(f), ..Default::default() };
+            return editor_page(&state, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, again).await;
+        }
+    };
+    let current = state.services.post(&ctx.actor, id).await?;
+    let content = f.content(Some(&current.post.content));
+    match state.services.edit_post(&ctx.actor, id, version, content).await {
+        Ok(_) => done(&ctx, id, "post_saved"),
+        Err(e) => refused(&state, ctx, id, e, Rerender { form: Some(f), ..Default::default() }).await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionForm {
+    #[serde(default)]
+    version: String,
+}
+
+pub async fn submit(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<VersionForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let version = match parse_version(&form.data.version) {
+        Ok(v) => v,
+        Err(errors) => {
+            return editor_page(
+                &state,
+                ctx,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Rerender { errors, ..Default::default() },
+            )
+            .await;
+        }
+    };
+    match state.services.submit_post(&ctx.actor, id, version).await {
+        Ok(_) => done(&ctx, id, "post_submitted"),
+        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
+    }
+}
+
+pub async fn archive(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<VersionForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let version = match parse_version(&form.data.version) {
+        Ok(v) => v,
+        Err(errors) => {
+            return editor_page(
+                &state,
+                ctx,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Rerender { errors, ..Default::default() },
+            )
+            .await;
+        }
+    };
+    match state.services.archive_post(&ctx.actor, id, version).await {
+        Ok(_) => done(&ctx, id, "post_archived"),
+        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewForm {
+    #[serde(default)]
+    content_digest: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn parse_digest(raw: &str) -> Result<ContentDigest, Vec<FieldError>> {
+    ContentDigest::parse(raw.trim())
+        .map_err(|_| one_error("content_digest", "is missing or malformed; reload the page"))
+}
+
+pub async fn approve(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<ReviewForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let digest = match parse_digest(&form.data.content_digest) {
+        Ok(d) => d,
+        Err(errors) => {
+            return editor_page(
+                &state,
+                ctx,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Rerender { errors, ..Default::default() },
+            )
+            .await;
+        }
+    };
+    match state.services.approve_post(&ctx.actor, id, &digest).await {
+        Ok(_) => done(&ctx, id, "post_approved"),
+        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
+    }
+}
+
+pub async fn reject(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<ReviewForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let reason = form.data.reason.unwrap_or_default();
+    let digest = match parse_digest(&form.data.content_digest) {
+        Ok(d) => d,
+        Err(errors) => {
+            let again = Rerender { errors, reject_reason: reason, ..Default::default() };
+            return editor_page(&state, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, again).await;
+        }
+    };
+    match state.services.reject_post(&ctx.actor, id, &digest, &reason).await {
+        Ok(_) => done(&ctx, id, "post_rejected"),
+        Err(e) => refused(&state, ctx, id, e, Rerender { reject_reason: reason, ..Default::default() }).await,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleForm {
+    #[serde(default)]
+    version: String,
+    /// `YYYY-MM-DDTHH:MM` from a datetime-local input, in the brand's time zone; empty clears.
+    #[serde(default)]
+    at: String,
+}
+
+pub async fn schedule(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<ScheduleForm>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    let f = form.data;
+    let again = |errors| Rerender { errors, schedule_value: Some(f.at.clone()), ..Default::default() };
+    let version = match parse_version(&f.version) {
+        Ok(v) => v,
+        Err(errors) => return editor_page(&state, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, again(errors)).await,
+    };
+    let at = match f.at.trim() {
+        "" => None,
+        raw => match raw.parse::<civil::DateTime>() {
+            Ok(dt) => Some(dt),
+            Err(_) => {
+                let errors = one_error("at", "must be a date and time such as 2026-05-01T09:00");
+                return editor_page(&state, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, again(errors)).await;
+            }
+        },
+    };
+    match state.services.schedule_post(&ctx.actor, id, version, at).await {
+        Ok(_) => done(&ctx, id, "post_scheduled"),
+        Err(e) => refused(&state, ctx, id, e, again(vec![])).await,
+    }
+}
+
+pub async fn delete(State(state): State<AppState>, ctx: WsCtx, _form: CsrfForm<Empty>) -> PageResult {
+    let id: PostId = ctx.id("id")?;
+    match state.services.delete_post(&ctx.actor, id).await {
+        Ok(()) => Ok(redirect_msg(&format!("{}/posts", ctx.ws_path()), "post_deleted")),
+        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
+    }
+}

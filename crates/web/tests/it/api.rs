@@ -1,0 +1,163 @@
+//! The JSON API: roles and scopes, tenant isolation, hostile input, the approval race,
+//! pagination, tokens, and the OpenAPI document.
+
+mod bad_input;
+mod isolation;
+mod openapi;
+mod review;
+mod roles;
+mod tokens_and_pages;
+
+use crate::support::TestApp;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use nanopost_domain::brand::{Brand, BrandInput};
+use nanopost_domain::network::Network;
+use nanopost_domain::post::{Post, PostContent, Target, Variant};
+use nanopost_services::Actor;
+use nanopost_storage::{PageRequest, PostFilter};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// An answer, with its body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Res {
+    /// Asserts an RFC 9457 problem with this status and returns its body.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "expected {status}, got {}: {}", self.status, self.text);
+        assert_eq!(self.headers[header::CONTENT_TYPE], "application/problem+json", "{}", self.text);
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert!(self.json["type"].as_str().is_some_and(|t| t.starts_with("urn:nanopost:problem:")), "{}", self.text);
+        assert!(self.json["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", self.text);
+        assert!(self.json["detail"].as_str().is_some_and(|t| !t.is_empty()), "{}", self.text);
+        &self.json
+    }
+
+    /// Asserts a problem that names `field` among its errors.
+    #[track_caller]
+    pub fn problem_on(&self, status: u16, field: &str) -> &Value {
+        let body = self.problem(status);
+        let fields: Vec<&str> =
+            body["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+        assert!(fields.contains(&field), "expected an error on {field:?}, got {fields:?}: {}", self.text);
+        body
+    }
+
+    #[track_caller]
+    pub fn ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        &self.json
+    }
+}
+
+/// Sends a request with an optional bearer token and JSON body.
+pub async fn call(app: &TestApp, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Res {
+    let bytes = body.map(|b| serde_json::to_vec(&b).unwrap());
+    let ct = bytes.as_ref().map(|_| "application/json");
+    raw(app, method, path, token, ct, bytes.unwrap_or_default()).await
+}
+
+/// Sends raw bytes with the given content type.
+pub async fn raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> Res {
+    let mut req = Request::builder().method(method).uri(path);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(ct) = content_type {
+        req = req.header(header::CONTENT_TYPE, ct);
+    }
+    let res = app.send(req.body(Body::from(body)).unwrap()).await;
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.expect("body").to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Res { status, headers, text, json }
+}
+
+pub async fn get(app: &TestApp, path: &str, token: &str) -> Res {
+    call(app, "GET", path, Some(token), None).await
+}
+
+pub fn content(caption: &str) -> PostContent {
+    PostContent {
+        variants: vec![Variant {
+            network: Network::Instagram,
+            caption: caption.into(),
+            media: vec![],
+            options: BTreeMap::new(),
+        }],
+        targets: vec![Target { network: Network::Instagram, account: None }],
+    }
+}
+
+pub fn post_body(caption: &str) -> (Value, Value) {
+    (json!([{"network": "instagram", "caption": caption}]), json!([{"network": "instagram"}]))
+}
+
+pub async fn brand(app: &TestApp, actor: &Actor, name: &str) -> Brand {
+    let input = BrandInput { name: name.into(), timezone: "Europe/Berlin".into(), ..Default::default() };
+    app.services.create_brand(actor, &input).await.expect("brand")
+}
+
+pub async fn draft(app: &TestApp, actor: &Actor, brand: &Brand, caption: &str) -> Post {
+    app.services.create_post(actor, brand.id, content(caption)).await.expect("post")
+}
+
+pub async fn pending(app: &TestApp, actor: &Actor, brand: &Brand, caption: &str) -> Post {
+    let p = draft(app, actor, brand, caption).await;
+    app.services.submit_post(actor, p.id, p.version).await.expect("submit")
+}
+
+/// Everything a workspace holds, as text, to show that a refused request changed nothing.
+/// (An approval is written together with its post's state, version and `approval_id`, so the
+/// posts cover approvals too.)
+pub async fn snapshot(app: &TestApp, owner: &Actor) -> String {
+    let s = &app.services;
+    let mut brands = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let p = s.brands(owner, page).await.unwrap();
+        brands.extend(p.items);
+        match p.next {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    let mut posts = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let p = s.posts(owner, &PostFilter::default(), page).await.unwrap();
+        posts.extend(p.items);
+        match p.next {
+            Some(after) => page.after = Some(after),
+            None => break,
+        }
+    }
+    let members = s.members(owner).await.unwrap();
+    let invitations = s.invitations(owner).await.unwrap();
+    let tokens: Vec<_> = s
+        .api_tokens(owner)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.name, t.scopes, t.created_by, t.expires_at, t.revoked_at))
+        .collect();
+    format!("{brands:#?}\n{posts:#?}\n{members:#?}\n{invitations:#?}\n{tokens:#?}")
+}

@@ -1,0 +1,7 @@
+//! The web crate's one integration-test binary.
+
+mod support;
+
+mod api;
+mod health;
+mod ui;
