@@ -26,6 +26,10 @@ use nanopost_domain::role::Role;
 use nanopost_services::{Actor, ServiceError};
 use std::str::FromStr;
 
+async fn page_not_found() -> PageError {
+    PageError::not_found()
+}
+
 /// Every page and form of the web app.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -63,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/posts/{id}/archive", post(posts::archive))
         .route("/w/{ws}/posts/{id}/delete", post(posts::delete))
         .layer(middleware::from_fn(page_headers))
+        // Unknown URLs get a page too (the API answers its own unknown paths with problem+json).
+        .fallback(page_not_found)
 }
 
 const CSS: &str = include_str!("../../templates/app.css");

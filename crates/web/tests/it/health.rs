@@ -33,3 +33,14 @@ async fn every_response_carries_the_security_headers() {
         assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
     }
 }
+
+#[tokio::test]
+async fn unknown_urls_get_a_page_and_unknown_api_paths_a_problem() {
+    let app = TestApp::new().await;
+    let res = app.send(Request::get("/no-such-page").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let res = app.send(Request::get("/api/v1/no-such-thing").body(Body::empty()).unwrap()).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
