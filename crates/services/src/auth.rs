@@ -146,7 +146,7 @@ impl Services {
         }
         let user = self.store().user_by_email(&email).await?;
         // Hash something even for unknown addresses, so timing does not reveal who has an account.
-        let stored = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| self.inner.dummy_hash.clone());
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = self.verify_password(password.to_owned(), stored).await? && user.is_some();
         let Some(user) = user.filter(|_| ok) else {
             failures.record_failure(&account_key, limits.window, now);
@@ -241,11 +241,18 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))?
     }
 
-    async fn verify_password(&self, password: String, phc: String) -> Result<bool> {
+    /// Checks `password` against `phc`, or against a dummy hash when there is no account.
+    async fn verify_password(&self, password: String, phc: Option<String>) -> Result<bool> {
         let hashing = self.inner.hashing.clone();
-        tokio::task::spawn_blocking(move || hashing.verify(&password, &phc))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))
+        let dummy = self.inner.dummy_hash.clone();
+        tokio::task::spawn_blocking(move || {
+            let phc = phc.unwrap_or_else(|| {
+                dummy.get_or_init(|| hashing.hash("nanopost-dummy-password").unwrap_or_default()).clone()
+            });
+            hashing.verify(&password, &phc)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))
     }
 
     fn verification_mail(&self, to: &Email, token: &SecretToken, now: Timestamp) -> OutboxEmail {

@@ -35,7 +35,8 @@ struct Inner {
     config: ServiceConfig,
     hashing: secrets::PasswordHashing,
     /// Verified against when an address is unknown, so a login takes as long either way.
-    dummy_hash: String,
+    /// Made on first need, not at start-up (hashing costs tens of milliseconds).
+    dummy_hash: Arc<std::sync::OnceLock<String>>,
     login_failures: ratelimit::FailureCounter,
 }
 
@@ -43,8 +44,8 @@ impl Services {
     /// Fails only if the Argon2 parameters are unusable.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: ServiceConfig) -> Result<Self, ServiceError> {
         let hashing = secrets::PasswordHashing::new(config.argon2)?;
-        let dummy_hash = hashing.hash("nanopost-dummy-password")?;
-        let inner = Inner { store, clock, config, hashing, dummy_hash, login_failures: Default::default() };
+        let inner =
+            Inner { store, clock, config, hashing, dummy_hash: Default::default(), login_failures: Default::default() };
         Ok(Self { inner: Arc::new(inner) })
     }
 

@@ -64,8 +64,12 @@ impl Open for sqlx::Sqlite {
 
 impl Open for sqlx::Postgres {
     async fn open(url: &str) -> Result<sqlx::Pool<Self>> {
-        use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+        use sqlx::Connection;
+        use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
         let options = PgConnectOptions::from_str(url)?;
+        // One direct connection first: an unreachable or misconfigured server then fails at
+        // once with its real reason, instead of a pool timeout ten seconds later.
+        PgConnection::connect_with(&options).await?.close().await?;
         Ok(PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
     }
 }

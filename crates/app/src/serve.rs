@@ -1,0 +1,138 @@
+//! `serve` (web app, JSON API and in-process workers) and `worker` (workers only).
+
+use crate::bootstrap;
+use crate::config::Config;
+use crate::shutdown::Shutdown;
+use crate::worker;
+use anyhow::{Context, Result};
+use nanopost_domain::clock::SystemClock;
+use nanopost_services::Services;
+use nanopost_web::WebConfig;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// How long the workers may take to finish their current run after a shutdown signal.
+pub const WORKER_GRACE: Duration = Duration::from_secs(30);
+
+pub struct ServeOptions {
+    pub migrate: bool,
+    pub workers: bool,
+}
+
+pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals().context("cannot install the signal handlers")?;
+
+    let data_dir = config.data_dir();
+    bootstrap::prepare_data_dir(&data_dir)?;
+    let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    let store = bootstrap::open_store(config, opts.migrate).await?;
+    if !opts.migrate && !store.is_ready().await {
+        tracing::warn!("the database is not migrated; /readyz answers 503 until `nanopost migrate` has run");
+    }
+
+    let addr = config.listen_addr();
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            store.close().await;
+            return Err(e).with_context(|| {
+                format!("cannot listen on {addr} (is another program using it? choose another address with --listen)")
+            });
+        }
+    };
+    let bound = listener.local_addr().context("cannot read the listening address")?;
+    let public_url = config.public_url_for(bound);
+
+    let services =
+        match Services::new(store.clone(), Arc::new(SystemClock), config.service_config(&public_url, secret_key)) {
+            Ok(s) => s,
+            Err(e) => {
+                store.close().await;
+                anyhow::bail!("cannot start the services: {e}");
+            }
+        };
+    let app = nanopost_web::router(
+        services.clone(),
+        WebConfig { public_url: public_url.clone(), max_body_bytes: config.limits.max_body_bytes },
+    );
+
+    let workers = opts.workers.then(|| worker::spawn(services.clone(), shutdown.clone()));
+    if workers.is_none() {
+        tracing::info!("in-process workers are disabled");
+    }
+
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown.wait());
+    let mut server = tokio::spawn(async move { server.await });
+
+    tracing::info!(listen = %bound, url = %public_url, "Nanopost is running");
+    println!("Nanopost is running: open {public_url}");
+
+    let grace = {
+        let s = shutdown.clone();
+        async move {
+            s.wait().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        }
+    };
+    let served = tokio::select! {
+        r = &mut server => r,
+        _ = grace => {
+            tracing::warn!(secs = SHUTDOWN_GRACE.as_secs(), "requests still running after the grace period; closing them");
+            server.abort();
+            Ok(Ok(()))
+        }
+    };
+    // The server may also have stopped on its own (an error): stop the rest either way.
+    shutdown.trigger();
+    finish_workers(workers).await;
+    store.close().await;
+    tracing::info!("stopped");
+    match served {
+        Ok(r) => r.context("the HTTP server failed"),
+        Err(e) => Err(e).context("the HTTP server task failed"),
+    }
+}
+
+/// `nanopost worker`: the workers alone, until a signal.
+pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
+    let shutdown = Shutdown::new();
+    shutdown.listen_for_signals().context("cannot install the signal handlers")?;
+    let data_dir = config.data_dir();
+    bootstrap::prepare_data_dir(&data_dir)?;
+    let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    let store = bootstrap::open_store(config, migrate).await?;
+    let public_url = config.public_url_for(config.listen_addr());
+    let services =
+        match Services::new(store.clone(), Arc::new(SystemClock), config.service_config(&public_url, secret_key)) {
+            Ok(s) => s,
+            Err(e) => {
+                store.close().await;
+                anyhow::bail!("cannot start the services: {e}");
+            }
+        };
+    let handle = worker::spawn(services, shutdown.clone());
+    println!("Nanopost worker is running (stop it with Ctrl-C or SIGTERM)");
+    shutdown.wait().await;
+    finish_workers(Some(handle)).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn finish_workers(handle: Option<tokio::task::JoinHandle<()>>) {
+    let Some(mut handle) = handle else { return };
+    match tokio::time::timeout(WORKER_GRACE, &mut handle).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "a worker panicked"),
+        Err(_) => {
+            tracing::warn!(secs = WORKER_GRACE.as_secs(), "workers did not stop in time; abandoning them");
+            handle.abort();
+        }
+    }
+}
