@@ -8,7 +8,7 @@
 #
 # For each run: time from spawn to the first 200 from GET /readyz (the peer: GET /), then the
 # resident memory (VmRSS) 2 s later, then SIGTERM. Prints a markdown table (median, min, max)
-# and writes it to bench/RESULTS.md.
+# and writes it to bench/results/startup.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -24,7 +24,7 @@ mkdir -p "$work/peer-root"
 # The database, schema and secret key are created once; every measured start reuses them.
 "$BIN" migrate --data-dir "$work/data" --log warn >/dev/null
 
-python3 - "$BIN" "$work" "$N" <<'PY' | tee bench/RESULTS.md.tmp
+python3 - "$BIN" "$work" "$N" <<'PY' | tee bench/results/startup.md.tmp
 import os, platform, signal, socket, statistics, subprocess, sys, time
 
 binary, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -106,6 +106,6 @@ print("\nProject targets: cold start to accepting HTTP on an existing database â
 print("Command: `bench/startup.sh` (N=%d). Time is measured by the caller from spawn to the first 200, "
       "polling every 0.5 ms; RSS is VmRSS from /proc/PID/status." % n)
 PY
-mv bench/RESULTS.md.tmp bench/RESULTS.md
+mv bench/results/startup.md.tmp bench/results/startup.md
 echo >&2
-echo "written to bench/RESULTS.md" >&2
+echo "written to bench/results/startup.md" >&2
