@@ -1,7 +1,7 @@
 //! `nanopost admin …`: operator tasks run against the database directly.
 
 use crate::bootstrap;
-use crate::cli::CreateUserArgs;
+use crate::cli::{BreachReportArgs, CreateUserArgs, RightsRequestsCommand};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use nanopost_domain::clock::SystemClock;
@@ -52,4 +52,99 @@ fn read_password(from_stdin: bool) -> Result<String> {
         bail!("the password is empty");
     }
     Ok(password)
+}
+
+/// Services over the configured database, for the operator commands below.
+async fn operator_services(config: &Config) -> Result<(nanopost_storage::Store, Services)> {
+    let data_dir = config.data_dir();
+    bootstrap::prepare_data_dir(&data_dir)?;
+    let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    let store = bootstrap::open_store(config, true).await?;
+    let public_url = config.public_url_for(config.listen_addr());
+    let services = Services::new(store.clone(), Arc::new(SystemClock), config.service_config(&public_url, secret_key))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((store, services))
+}
+
+/// `admin breach-report --data-class …`: who to notify, one line each, tab-separated.
+pub async fn breach_report(config: &Config, args: &BreachReportArgs) -> Result<()> {
+    use nanopost_storage::inventory::DataClass;
+    let Some(class) = DataClass::parse(args.data_class.trim()) else {
+        let known: Vec<_> = DataClass::ALL.iter().map(|c| c.as_str()).collect();
+        bail!("unknown data class {:?}; use one of: {}", args.data_class, known.join(", "));
+    };
+    let (store, services) = operator_services(config).await?;
+    let report = services.breach_report(class).await;
+    store.close().await;
+    let report = report.map_err(|e| anyhow::anyhow!("cannot build the report: {e}"))?;
+    let tables: Vec<_> = nanopost_storage::inventory::tables_with(class).map(|t| t.name).collect();
+    println!("# Breach report for data class {}", class.as_str());
+    println!("# Tables holding it: {}", if tables.is_empty() { "none".into() } else { tables.join(", ") });
+    println!("# {} people, {} workspaces", report.people.len(), report.workspaces.len());
+    println!("# person\temail\tname\tworkspaces (id:role)");
+    for p in &report.people {
+        let ws: Vec<_> = p.workspaces.iter().map(|(id, _, role)| format!("{id}:{role}")).collect();
+        println!("person\t{}\t{}\t{}", p.email.as_str(), p.display_name, ws.join(","));
+    }
+    println!("# workspace\tid\tname\towner addresses");
+    for w in &report.workspaces {
+        let owners: Vec<_> = w.owners.iter().map(|o| o.as_str()).collect();
+        println!("workspace\t{}\t{}\t{}", w.workspace_id, w.name, owners.join(","));
+    }
+    Ok(())
+}
+
+/// `admin rights-requests …`: the register of data-subject requests.
+pub async fn rights_requests(config: &Config, command: &RightsRequestsCommand) -> Result<()> {
+    let (store, services) = operator_services(config).await?;
+    let result = run_rights_command(&services, command).await;
+    store.close().await;
+    result
+}
+
+async fn run_rights_command(services: &Services, command: &RightsRequestsCommand) -> Result<()> {
+    let parse_id = |id: &str| id.trim().parse::<uuid::Uuid>().with_context(|| format!("{id:?} is not a request id"));
+    let fail = |e: nanopost_services::ServiceError| anyhow::anyhow!("{e}");
+    match command {
+        RightsRequestsCommand::Due { within_days } => {
+            let due = services
+                .rights_requests_due(jiff::SignedDuration::from_hours(24 * i64::from(*within_days)))
+                .await
+                .map_err(fail)?;
+            println!("# {} open request(s) due within {within_days} days", due.len());
+            println!("# id\tkind\temail\treceived\tdue\tstatus\tverified by");
+            for r in due {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.id,
+                    r.kind.as_str(),
+                    r.subject_email.as_str(),
+                    r.received_at.strftime("%Y-%m-%d"),
+                    r.due_at.strftime("%Y-%m-%d"),
+                    r.status.as_str(),
+                    r.verification.as_deref().unwrap_or("-")
+                );
+            }
+        }
+        RightsRequestsCommand::Record { kind, email } => {
+            let kind: nanopost_storage::RightKind = kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
+            let r = services.record_rights_request(kind, email).await.map_err(fail)?;
+            println!(
+                "Recorded {} request {} from {}, due {}",
+                kind.as_str(),
+                r.id,
+                r.subject_email.as_str(),
+                r.due_at.strftime("%Y-%m-%d")
+            );
+        }
+        RightsRequestsCommand::Verify { id, how } => {
+            let r = services.verify_rights_request(parse_id(id)?, how).await.map_err(fail)?;
+            println!("Request {} verified", r.id);
+        }
+        RightsRequestsCommand::Close { id, outcome, refused } => {
+            let r = services.close_rights_request(parse_id(id)?, !refused, outcome).await.map_err(fail)?;
+            println!("Request {} {}", r.id, r.status.as_str());
+        }
+    }
+    Ok(())
 }

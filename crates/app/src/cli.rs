@@ -51,6 +51,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run the background workers only (housekeeping for now), until SIGTERM or Ctrl-C.
     Worker(WorkerArgs),
+    /// Try Nanopost with no internet: local fakes of Instagram, LinkedIn and TikTok on loopback,
+    /// registered as the networks' apps, and a demo workspace, user and brand; then `serve`.
+    Demo(DemoArgs),
     /// Apply the embedded database migrations, then exit.
     Migrate,
     /// Administrative tasks.
@@ -78,6 +81,14 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Default, Clone, Args)]
+pub struct DemoArgs {
+    /// Keep the demo's data in the configured data directory (default: a new directory under
+    /// the system's temporary directory, so the demo never touches a real installation).
+    #[arg(long)]
+    pub in_data_dir: bool,
+}
+
+#[derive(Debug, Default, Clone, Args)]
 pub struct WorkerArgs {
     /// Do not apply migrations at start-up.
     #[arg(long)]
@@ -91,6 +102,58 @@ pub enum AdminCommand {
     /// The password is read from standard input (--password-stdin) or from the environment
     /// variable NANOPOST_ADMIN_PASSWORD, never from the command line.
     CreateUser(CreateUserArgs),
+    /// List the people and workspaces a breach of one data class concerns, with the addresses
+    /// to notify (data classes: account, brand_content, connected_account_tokens,
+    /// audience_commenter, collected_public_posts, billing, usage, logs).
+    BreachReport(BreachReportArgs),
+    /// The register of data-subject requests (access, rectification, deletion, portability,
+    /// objection, restriction): what is due, and recording each step.
+    RightsRequests {
+        #[command(subcommand)]
+        command: RightsRequestsCommand,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BreachReportArgs {
+    /// The data class the incident concerns.
+    #[arg(long, value_name = "CLASS")]
+    pub data_class: String,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RightsRequestsCommand {
+    /// Open requests due within the given number of days (overdue ones included), soonest first.
+    Due {
+        #[arg(long, default_value_t = 7)]
+        within_days: u32,
+    },
+    /// Record a request received by e-mail, letter or phone; it is due in 30 days.
+    Record {
+        /// access, rectification, deletion, portability, objection or restriction.
+        #[arg(long)]
+        kind: String,
+        /// The requester's e-mail address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Note how the requester's identity was verified.
+    Verify {
+        #[arg(long)]
+        id: String,
+        /// E.g. "reply from the account's address".
+        #[arg(long)]
+        how: String,
+    },
+    /// Close a request with its outcome (completed, or --refused with the reason).
+    Close {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        outcome: String,
+        #[arg(long)]
+        refused: bool,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

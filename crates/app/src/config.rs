@@ -23,8 +23,20 @@ pub const DB_FILE: &str = "nanopost.db";
 /// Top-level keys that environment variables may set. Other `NANOPOST_…` variables (for
 /// example `NANOPOST_ADMIN_PASSWORD` or `NANOPOST_CONFIG`) are not configuration keys and
 /// are left alone.
-const TOP_LEVEL_KEYS: &[&str] =
-    &["data_dir", "listen", "public_url", "database_url", "log", "log_format", "workers", "limits", "auth"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "public_url",
+    "database_url",
+    "log",
+    "log_format",
+    "workers",
+    "queue",
+    "limits",
+    "auth",
+    "privacy",
+    "networks",
+];
 
 /// Keys whose environment value is always taken as a plain string (never parsed as a number,
 /// array or table), so that e.g. `NANOPOST_LISTEN=[::1]:8080` means what it says.
@@ -59,8 +71,11 @@ pub struct Config {
     pub log: String,
     pub log_format: LogFormat,
     pub workers: Workers,
+    pub queue: Queue,
     pub limits: Limits,
     pub auth: Auth,
+    pub privacy: Privacy,
+    pub networks: Networks,
 }
 
 impl Default for Config {
@@ -73,8 +88,11 @@ impl Default for Config {
             log: "info".into(),
             log_format: LogFormat::Text,
             workers: Workers::default(),
+            queue: Queue::default(),
             limits: Limits::default(),
             auth: Auth::default(),
+            privacy: Privacy::default(),
+            networks: Networks::default(),
         }
     }
 }
@@ -100,6 +118,26 @@ impl Default for Workers {
     fn default() -> Self {
         Self { enabled: true }
     }
+}
+
+/// Where background jobs wait.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Queue {
+    pub backend: QueueBackend,
+    /// `redis://…`, required when `backend = "redis"`. Redacted like the database URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis_url: Option<DatabaseUrl>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueueBackend {
+    /// The configured database (SQLite or PostgreSQL): jobs are enqueued in the same
+    /// transaction as the change that causes them.
+    #[default]
+    Database,
+    Redis,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +178,252 @@ impl Default for Auth {
             login_max_failures_per_ip: d.login_limits.per_ip,
             login_window_minutes: u32::try_from(d.login_limits.window.as_mins()).unwrap_or(15),
         }
+    }
+}
+
+/// The deletion grace period, how long export links work, and the retention period of each
+/// data class (see the privacy policy page, which shows the effective values).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Privacy {
+    pub deletion_grace_days: u32,
+    pub export_link_hours: u32,
+    pub retention_audit_log_days: u32,
+    pub retention_outbox_days: u32,
+    pub retention_expired_tokens_days: u32,
+    pub retention_revoked_api_tokens_days: u32,
+    pub retention_visitor_consents_days: u32,
+    pub retention_collected_public_posts_days: u32,
+    pub retention_audience_commenter_days: u32,
+}
+
+impl Default for Privacy {
+    fn default() -> Self {
+        // The services crate owns the defaults; this keeps the two in step.
+        let d = nanopost_services::privacy::PrivacyConfig::default();
+        let r = d.retention;
+        Self {
+            deletion_grace_days: u32::try_from(d.deletion_grace.as_hours() / 24).unwrap_or(30),
+            export_link_hours: u32::try_from(d.export_ttl.as_hours()).unwrap_or(72),
+            retention_audit_log_days: r.audit_log_days,
+            retention_outbox_days: r.outbox_days,
+            retention_expired_tokens_days: r.expired_tokens_days,
+            retention_revoked_api_tokens_days: r.revoked_api_tokens_days,
+            retention_visitor_consents_days: r.visitor_consents_days,
+            retention_collected_public_posts_days: r.collected_public_posts_days,
+            retention_audience_commenter_days: r.audience_commenter_days,
+        }
+    }
+}
+
+impl Privacy {
+    fn validate(&self) -> Result<(), ConfigError> {
+        // The privacy policy promises erasure within 30 days of a request.
+        range("privacy.deletion_grace_days", self.deletion_grace_days, 0, 30)?;
+        range("privacy.export_link_hours", self.export_link_hours, 1, 24 * 30)?;
+        for (key, v) in [
+            ("privacy.retention_audit_log_days", self.retention_audit_log_days),
+            ("privacy.retention_outbox_days", self.retention_outbox_days),
+            ("privacy.retention_expired_tokens_days", self.retention_expired_tokens_days),
+            ("privacy.retention_revoked_api_tokens_days", self.retention_revoked_api_tokens_days),
+            ("privacy.retention_visitor_consents_days", self.retention_visitor_consents_days),
+            ("privacy.retention_collected_public_posts_days", self.retention_collected_public_posts_days),
+            ("privacy.retention_audience_commenter_days", self.retention_audience_commenter_days),
+        ] {
+            range(key, v, 1, 3650)?;
+        }
+        Ok(())
+    }
+
+    fn service_config(&self) -> nanopost_services::privacy::PrivacyConfig {
+        let days = |d: u32| jiff::SignedDuration::from_hours(24 * i64::from(d));
+        nanopost_services::privacy::PrivacyConfig {
+            deletion_grace: days(self.deletion_grace_days),
+            export_ttl: jiff::SignedDuration::from_hours(i64::from(self.export_link_hours)),
+            retention: nanopost_services::privacy::RetentionPolicy {
+                audit_log_days: self.retention_audit_log_days,
+                outbox_days: self.retention_outbox_days,
+                expired_tokens_days: self.retention_expired_tokens_days,
+                revoked_api_tokens_days: self.retention_revoked_api_tokens_days,
+                visitor_consents_days: self.retention_visitor_consents_days,
+                collected_public_posts_days: self.retention_collected_public_posts_days,
+                audience_commenter_days: self.retention_audience_commenter_days,
+            },
+        }
+    }
+}
+
+/// The app registrations at the social networks. A network is offered only when its client id
+/// and secret are set. The URL keys replace the networks' real hosts (for `nanopost demo` and
+/// tests against local fakes); leave them unset in production.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Networks {
+    pub instagram: InstagramNetwork,
+    pub linkedin: LinkedinNetwork,
+    pub tiktok: TiktokNetwork,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstagramNetwork {
+    /// Instagram Login (the Instagram app's id and secret).
+    pub app_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_secret: Option<SecretText>,
+    /// Facebook Login (optional: the Instagram account behind a Facebook Page).
+    pub facebook_app_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facebook_app_secret: Option<SecretText>,
+    /// `https://www.instagram.com` (the consent page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
+    /// `https://api.instagram.com` (the code exchange).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_api_url: Option<String>,
+    /// `https://graph.instagram.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub graph_url: Option<String>,
+    /// `https://www.facebook.com` (the Facebook Login dialog).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facebook_dialog_url: Option<String>,
+    /// `https://graph.facebook.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facebook_graph_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinkedinNetwork {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretText>,
+    /// `https://www.linkedin.com` (consent page and token endpoint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth_url: Option<String>,
+    /// `https://api.linkedin.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// The `LinkedIn-Version` header, `YYYYMM`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TiktokNetwork {
+    pub client_key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretText>,
+    /// `https://www.tiktok.com` (the consent page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorize_url: Option<String>,
+    /// `https://open.tiktokapis.com`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// TikTok audited the app; until then every post is private (SELF_ONLY).
+    pub audited: bool,
+}
+
+impl Networks {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let ig = &self.instagram;
+        pair("networks.instagram", "app_id", &ig.app_id, "app_secret", ig.app_secret.as_ref())?;
+        pair(
+            "networks.instagram",
+            "facebook_app_id",
+            &ig.facebook_app_id,
+            "facebook_app_secret",
+            ig.facebook_app_secret.as_ref(),
+        )?;
+        if !ig.facebook_app_id.is_empty() && ig.app_id.is_empty() {
+            return Err(ConfigError::new(
+                "networks.instagram.app_id",
+                "is required when facebook_app_id is set (Facebook Login is offered next to Instagram Login)",
+            ));
+        }
+        let li = &self.linkedin;
+        pair("networks.linkedin", "client_id", &li.client_id, "client_secret", li.client_secret.as_ref())?;
+        let tt = &self.tiktok;
+        pair("networks.tiktok", "client_key", &tt.client_key, "client_secret", tt.client_secret.as_ref())?;
+        for (key, url) in [
+            ("networks.instagram.authorize_url", &ig.authorize_url),
+            ("networks.instagram.oauth_api_url", &ig.oauth_api_url),
+            ("networks.instagram.graph_url", &ig.graph_url),
+            ("networks.instagram.facebook_dialog_url", &ig.facebook_dialog_url),
+            ("networks.instagram.facebook_graph_url", &ig.facebook_graph_url),
+            ("networks.linkedin.oauth_url", &li.oauth_url),
+            ("networks.linkedin.api_url", &li.api_url),
+            ("networks.tiktok.authorize_url", &tt.authorize_url),
+            ("networks.tiktok.api_url", &tt.api_url),
+        ] {
+            if let Some(u) = url {
+                check_base_url(key, u)?;
+            }
+        }
+        if let Some(v) = &li.api_version
+            && !(v.len() == 6 && v.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(ConfigError::new(
+                "networks.linkedin.api_version",
+                format!("{v:?} is not a version like 202601"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An id and its secret: both or neither.
+fn pair(
+    section: &str,
+    id_key: &str,
+    id: &str,
+    secret_key: &str,
+    secret: Option<&SecretText>,
+) -> Result<(), ConfigError> {
+    match (id.trim().is_empty(), secret.is_none_or(|s| s.expose().is_empty())) {
+        (false, true) => {
+            Err(ConfigError::new(format!("{section}.{secret_key}"), format!("is required when {id_key} is set")))
+        }
+        (true, false) => {
+            Err(ConfigError::new(format!("{section}.{id_key}"), format!("is required when {secret_key} is set")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_base_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(['?', '#', ' ']) => Ok(()),
+        _ => Err(ConfigError::new(key, format!("{url:?} is not a base URL like https://api.example.com"))),
+    }
+}
+
+/// A secret in the configuration (an app secret): `***` in `Debug` and when serialised.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText(***)")
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
     }
 }
 
@@ -317,6 +601,7 @@ impl Config {
                 format!("{:?} is not a log filter like \"info\" or \"info,nanopost_web=debug\" ({e})", self.log),
             ));
         }
+        check_queue(&self.queue)?;
         range("limits.max_body_bytes", self.limits.max_body_bytes, MIN_BODY_BYTES, MAX_BODY_BYTES)?;
         let a = &self.auth;
         range("auth.session_ttl_hours", a.session_ttl_hours, 1, MAX_SESSION_TTL_HOURS)?;
@@ -336,6 +621,8 @@ impl Config {
         range("auth.login_max_failures_per_account", a.login_max_failures_per_account, 1, MAX_FAILURES_PER_ACCOUNT)?;
         range("auth.login_max_failures_per_ip", a.login_max_failures_per_ip, 1, MAX_FAILURES_PER_IP)?;
         range("auth.login_window_minutes", a.login_window_minutes, 1, MAX_LOGIN_WINDOW_MINUTES)?;
+        self.privacy.validate()?;
+        self.networks.validate()?;
         Ok(())
     }
 
@@ -393,6 +680,7 @@ impl Config {
                 window: jiff::SignedDuration::from_mins(i64::from(a.login_window_minutes)),
             },
             secret_key,
+            privacy: self.privacy.service_config(),
         }
     }
 
@@ -465,6 +753,22 @@ fn check_database_url(url: &DatabaseUrl) -> Result<(), ConfigError> {
             url.redacted()
         ),
     ))
+}
+
+fn check_queue(queue: &Queue) -> Result<(), ConfigError> {
+    match (&queue.backend, &queue.redis_url) {
+        (QueueBackend::Redis, None) => Err(ConfigError::new(
+            "queue.redis_url",
+            "is required when queue.backend is \"redis\" (e.g. redis://127.0.0.1:6379/0)",
+        )),
+        (_, Some(url)) if !url.expose().starts_with("redis://") || url.expose().len() == "redis://".len() => {
+            Err(ConfigError::new(
+                "queue.redis_url",
+                format!("{:?} is not supported; use redis://[:PASSWORD@]HOST:6379/DB", url.redacted()),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn range<T: PartialOrd + fmt::Display + Copy>(key: &str, value: T, min: T, max: T) -> Result<(), ConfigError> {
@@ -591,7 +895,9 @@ impl Provider for EnvVars {
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut dict = Dict::new();
         for (path, raw) in &self.vars {
-            let value = if path.len() == 1 && STRING_KEYS.contains(&path[0].as_str()) {
+            // Network ids and secrets are text even when they look like numbers.
+            let network_text = path[0] == "networks" && path.last().is_some_and(|k| k != "audited");
+            let value = if network_text || (path.len() == 1 && STRING_KEYS.contains(&path[0].as_str())) {
                 Value::from(raw.clone())
             } else {
                 raw.parse::<Value>().unwrap_or_else(|never| match never {})
@@ -815,5 +1121,73 @@ mod tests {
     #[test]
     fn sqlite_url_escapes_special_characters() {
         assert_eq!(sqlite_url(Path::new("/a b/c?d#e%f.db")), "sqlite:///a b/c%3Fd%23e%25f.db");
+    }
+
+    #[test]
+    fn queue_backend_and_redis_url() {
+        assert_eq!(load_env(&[]).unwrap().queue.backend, QueueBackend::Database);
+        let c = load_env(&[
+            ("NANOPOST_QUEUE__BACKEND", "redis"),
+            ("NANOPOST_QUEUE__REDIS_URL", "redis://:s3cret@127.0.0.1:6379/2"),
+        ])
+        .unwrap();
+        assert_eq!(c.queue.backend, QueueBackend::Redis);
+        assert_eq!(c.queue.redis_url.as_ref().unwrap().expose(), "redis://:s3cret@127.0.0.1:6379/2");
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("[queue]") && shown.contains("backend = \"redis\""), "{shown}");
+
+        let e = load_env(&[("NANOPOST_QUEUE__BACKEND", "redis")]).unwrap_err();
+        assert!(e.to_string().starts_with("queue.redis_url: is required"), "{e}");
+        let e = load_env(&[("NANOPOST_QUEUE__REDIS_URL", "http://x")]).unwrap_err();
+        assert!(e.to_string().starts_with("queue.redis_url: \"http://x\" is not supported"), "{e}");
+        let e = load_env(&[("NANOPOST_QUEUE__BACKEND", "kafka")]).unwrap_err();
+        assert!(e.to_string().starts_with("queue.backend:"), "{e}");
+    }
+
+    #[test]
+    fn privacy_periods_are_read_and_the_grace_period_never_exceeds_30_days() {
+        let c = load_env(&[
+            ("NANOPOST_PRIVACY__DELETION_GRACE_DAYS", "7"),
+            ("NANOPOST_PRIVACY__RETENTION_OUTBOX_DAYS", "10"),
+        ])
+        .unwrap();
+        let p = c.privacy.service_config();
+        assert_eq!(p.deletion_grace, jiff::SignedDuration::from_hours(24 * 7));
+        assert_eq!(p.retention.outbox_days, 10);
+        assert_eq!(Config::default().privacy.service_config(), nanopost_services::privacy::PrivacyConfig::default());
+        let e = load_env(&[("NANOPOST_PRIVACY__DELETION_GRACE_DAYS", "31")]).unwrap_err();
+        assert!(e.to_string().starts_with("privacy.deletion_grace_days: 31 is out of range"), "{e}");
+        let e = load_env(&[("NANOPOST_PRIVACY__RETENTION_AUDIT_LOG_DAYS", "0")]).unwrap_err();
+        assert!(e.to_string().starts_with("privacy.retention_audit_log_days"), "{e}");
+    }
+
+    #[test]
+    fn network_apps_are_read_as_text_their_secrets_never_shown_and_ids_need_secrets() {
+        let c = load_env(&[
+            ("NANOPOST_NETWORKS__INSTAGRAM__APP_ID", "1234567890"),
+            ("NANOPOST_NETWORKS__INSTAGRAM__APP_SECRET", "ig-s3cret"),
+            ("NANOPOST_NETWORKS__LINKEDIN__CLIENT_ID", "86abc"),
+            ("NANOPOST_NETWORKS__LINKEDIN__CLIENT_SECRET", "li-s3cret"),
+            ("NANOPOST_NETWORKS__LINKEDIN__API_URL", "http://127.0.0.1:9999"),
+            ("NANOPOST_NETWORKS__TIKTOK__AUDITED", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.networks.instagram.app_id, "1234567890", "a numeric id stays text");
+        assert_eq!(c.networks.linkedin.api_url.as_deref(), Some("http://127.0.0.1:9999"));
+        assert!(c.networks.tiktok.audited);
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains("s3cret") && shown.contains("[networks.linkedin]"), "{shown}");
+        assert!(!format!("{c:?}").contains("s3cret"));
+
+        let e = load_env(&[("NANOPOST_NETWORKS__TIKTOK__CLIENT_KEY", "k")]).unwrap_err();
+        assert!(e.to_string().starts_with("networks.tiktok.client_secret: is required"), "{e}");
+        let e = load_env(&[
+            ("NANOPOST_NETWORKS__LINKEDIN__CLIENT_ID", "x"),
+            ("NANOPOST_NETWORKS__LINKEDIN__CLIENT_SECRET", "y"),
+            ("NANOPOST_NETWORKS__LINKEDIN__OAUTH_URL", "ftp://x"),
+        ])
+        .unwrap_err();
+        assert!(e.to_string().starts_with("networks.linkedin.oauth_url:"), "{e}");
     }
 }

@@ -4,6 +4,8 @@ mod admin;
 mod bootstrap;
 mod cli;
 mod config;
+mod demo;
+mod networks;
 mod serve;
 mod shutdown;
 mod worker;
@@ -63,6 +65,7 @@ async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
             serve::serve(config, opts).await
         }
         Command::Worker(args) => serve::worker(config, !args.no_migrate).await,
+        Command::Demo(args) => demo::demo(config, &args).await,
         Command::Migrate => {
             let store = bootstrap::open_store(config, true).await?;
             store.close().await;
@@ -70,6 +73,10 @@ async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command: AdminCommand::CreateUser(args) } => admin::create_user(config, &args).await,
+        Command::Admin { command: AdminCommand::BreachReport(args) } => admin::breach_report(config, &args).await,
+        Command::Admin { command: AdminCommand::RightsRequests { command } } => {
+            admin::rights_requests(config, &command).await
+        }
         Command::Config { command: ConfigCommand::Check } => unreachable!("handled before start-up"),
     }
 }

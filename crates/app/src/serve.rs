@@ -48,23 +48,38 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let bound = listener.local_addr().context("cannot read the listening address")?;
     let public_url = config.public_url_for(bound);
 
-    let services =
-        match Services::new(store.clone(), Arc::new(SystemClock), config.service_config(&public_url, secret_key)) {
-            Ok(s) => s,
-            Err(e) => {
-                store.close().await;
-                anyhow::bail!("cannot start the services: {e}");
-            }
-        };
-    let app = nanopost_web::router(
+    let services = match Services::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config.service_config(&public_url, secret_key.clone()),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            store.close().await;
+            anyhow::bail!("cannot start the services: {e}");
+        }
+    };
+    let accounts = crate::networks::accounts(config, &services, &secret_key, &public_url);
+    let refresh = opts.workers.then(|| crate::networks::spawn_refresh(accounts.clone(), shutdown.clone()));
+    let app = nanopost_web::router_with_accounts(
         services.clone(),
         WebConfig { public_url: public_url.clone(), max_body_bytes: config.limits.max_body_bytes },
+        Some(accounts),
     );
 
-    let workers = opts.workers.then(|| worker::spawn(services.clone(), shutdown.clone()));
-    if workers.is_none() {
+    let workers = if opts.workers {
+        let queue = match worker::open_queue(config, &store).await {
+            Ok(q) => q,
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
+        Some(worker::spawn(services.clone(), queue, shutdown.clone()))
+    } else {
         tracing::info!("in-process workers are disabled");
-    }
+        None
+    };
 
     let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown.wait());
@@ -91,6 +106,9 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     // The server may also have stopped on its own (an error): stop the rest either way.
     shutdown.trigger();
     finish_workers(workers).await;
+    if let Some(r) = refresh {
+        let _ = r.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     match served {
@@ -108,18 +126,31 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
     let store = bootstrap::open_store(config, migrate).await?;
     let public_url = config.public_url_for(config.listen_addr());
-    let services =
-        match Services::new(store.clone(), Arc::new(SystemClock), config.service_config(&public_url, secret_key)) {
-            Ok(s) => s,
-            Err(e) => {
-                store.close().await;
-                anyhow::bail!("cannot start the services: {e}");
-            }
-        };
-    let handle = worker::spawn(services, shutdown.clone());
+    let services = match Services::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config.service_config(&public_url, secret_key.clone()),
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            store.close().await;
+            anyhow::bail!("cannot start the services: {e}");
+        }
+    };
+    let queue = match worker::open_queue(config, &store).await {
+        Ok(q) => q,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
+    let accounts = crate::networks::accounts(config, &services, &secret_key, &public_url);
+    let refresh = crate::networks::spawn_refresh(accounts, shutdown.clone());
+    let handle = worker::spawn(services, queue, shutdown.clone());
     println!("Nanopost worker is running (stop it with Ctrl-C or SIGTERM)");
     shutdown.wait().await;
     finish_workers(Some(handle)).await;
+    let _ = refresh.await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

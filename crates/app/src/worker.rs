@@ -1,19 +1,50 @@
-//! Background work. For now one loop: housekeeping (expired sessions and the like) once a
-//! minute. `serve` runs it in-process; `nanopost worker` runs it alone.
+//! Background work: the job runtime (scheduled and queued jobs, on the configured queue) and
+//! housekeeping (expired sessions and the like) once a minute. `serve` runs them in-process;
+//! `nanopost worker` runs them alone. Both stop on the shutdown signal: no new work is taken,
+//! running jobs finish or are handed back.
 
+use crate::config::{Config, QueueBackend};
 use crate::shutdown::Shutdown;
+use anyhow::{Context, Result};
+use nanopost_domain::clock::SystemClock;
+use nanopost_jobs::{AnyQueue, Handlers, RedisQueue, Runtime, RuntimeConfig, SqlQueue};
 use nanopost_services::Services;
+use nanopost_storage::Store;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
 /// How often housekeeping runs.
 pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the worker loops; they stop at the next pause after `shutdown` triggers. A run that
-/// already started is finished, never cut in the middle.
-pub fn spawn(services: Services, shutdown: Shutdown) -> JoinHandle<()> {
+/// Every Redis key of the queue starts with this.
+pub const REDIS_PREFIX: &str = "nanopost";
+
+/// The queue jobs wait in: the database's own tables, or Redis when configured.
+pub async fn open_queue(config: &Config, store: &Store) -> Result<AnyQueue> {
+    match (config.queue.backend, &config.queue.redis_url) {
+        (QueueBackend::Redis, Some(url)) => {
+            let q = RedisQueue::connect(url.expose(), REDIS_PREFIX)
+                .await
+                .with_context(|| format!("cannot connect to the Redis queue {}", url.redacted()))?;
+            Ok(AnyQueue::Redis(q))
+        }
+        _ => Ok(AnyQueue::Sql(SqlQueue::new(store.clone()))),
+    }
+}
+
+/// The handlers by job kind. Publishing jobs join here with the publishing pipeline.
+fn handlers() -> Handlers<AnyQueue> {
+    Handlers::new()
+}
+
+/// Starts the workers; they stop when `shutdown` triggers. A housekeeping run that already
+/// started is finished, never cut in the middle.
+pub fn spawn(services: Services, queue: AnyQueue, shutdown: Shutdown) -> JoinHandle<()> {
     tokio::spawn(async move {
-        tracing::info!(every_secs = HOUSEKEEPING_EVERY.as_secs(), "workers started");
+        tracing::info!(every_secs = HOUSEKEEPING_EVERY.as_secs(), queue = queue.backend_name(), "workers started");
+        let runtime = Runtime::new(queue, handlers(), RuntimeConfig::default(), Arc::new(SystemClock));
+        let jobs = tokio::spawn(runtime.run(shutdown.wait()));
         let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let stop = shutdown.wait();
@@ -29,6 +60,12 @@ pub fn spawn(services: Services, shutdown: Shutdown) -> JoinHandle<()> {
                 Ok(n) => tracing::info!(removed = n, "housekeeping done"),
                 Err(e) => tracing::warn!(error = %e, "housekeeping failed; will retry"),
             }
+            if let Err(e) = services.privacy_housekeeping().await {
+                tracing::warn!(error = %e, "privacy purge and retention failed; will retry");
+            }
+        }
+        if let Err(e) = jobs.await {
+            tracing::error!(error = %e, "the job runtime failed");
         }
         tracing::info!("workers stopped");
     })

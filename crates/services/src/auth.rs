@@ -2,6 +2,7 @@
 //! password reset. Every secret handed out is random; only its hash is stored.
 
 use crate::Services;
+use crate::audit::{AuditAction as A, AuditEvent as E};
 use crate::error::{Result, ServiceError};
 use crate::secrets::{self, SecretToken};
 use jiff::{SignedDuration, Timestamp};
@@ -148,6 +149,9 @@ impl Services {
         // Hash something even for unknown addresses, so timing does not reveal who has an account.
         let stored = user.as_ref().map(|u| u.password_hash.clone());
         let ok = self.verify_password(password.to_owned(), stored).await? && user.is_some();
+        if !ok {
+            self.audit(E::about(user.as_ref().map(|u| u.id), A::SignInFailed)).await;
+        }
         let Some(user) = user.filter(|_| ok) else {
             failures.record_failure(&account_key, limits.window, now);
             failures.record_failure(&ip_key, limits.window, now);
@@ -163,6 +167,7 @@ impl Services {
             expires_at: now + self.config().session_ttl,
         };
         self.store().create_session(&session).await?;
+        self.audit(E::account(user.id, A::SignIn)).await;
         tracing::info!(user = %user.id, "signed in");
         Ok((user, token))
     }
@@ -176,6 +181,7 @@ impl Services {
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
+        self.audit_sign_out(token).await;
         Ok(self.store().delete_session(&secrets::hash_token(token)).await?)
     }
 
@@ -225,6 +231,7 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::Conflict("this reset link is invalid, used or expired".into()))?;
         self.store().set_password_hash(user, &hash).await?;
+        self.audit(E::account(user, A::PasswordReset)).await;
         tracing::info!(user = %user, "password reset");
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit::{AuditAction as A, AuditEvent as E};
 use crate::error::{Result, ServiceError};
 use nanopost_domain::brand::{Brand, BrandInput};
 use nanopost_domain::ids::BrandId;
@@ -42,6 +43,8 @@ impl Services {
     /// Deletes the brand and, with it, its posts.
     pub async fn delete_brand(&self, actor: &Actor, id: BrandId) -> Result<()> {
         actor.require(Permission::EditContent)?;
-        Ok(self.store().delete_brand(actor.workspace_id, id).await?)
+        self.store().delete_brand(actor.workspace_id, id).await?;
+        self.audit(E::by(actor, A::BrandDeleted).target("brand", id)).await;
+        Ok(())
     }
 }

@@ -13,6 +13,8 @@ pub struct ServiceConfig {
     pub login_limits: LoginLimits,
     /// Signs CSRF tokens and unsubscribe links.
     pub secret_key: SecretKey,
+    /// The deletion grace period and the retention period of each data class.
+    pub privacy: crate::privacy::PrivacyConfig,
 }
 
 impl Default for ServiceConfig {
@@ -23,6 +25,7 @@ impl Default for ServiceConfig {
             argon2: Argon2Params::default(),
             login_limits: LoginLimits::default(),
             secret_key: SecretKey::generate(),
+            privacy: crate::privacy::PrivacyConfig::default(),
         }
     }
 }

@@ -2,17 +2,22 @@
 //! job) can do, with its permission check, its domain rule and its storage write in one place.
 //! HTTP handlers and CLI commands are thin callers of these.
 
+mod accounts;
 mod actor;
+pub mod audit;
 mod auth;
 mod brands;
 mod config;
 mod error;
 mod posts;
+pub mod privacy;
 mod ratelimit;
 pub mod secrets;
 mod workspaces;
 
+pub use accounts::{AccountView, Accounts, Connected, RefreshSummary, RevocationOutcome};
 pub use actor::Actor;
+pub use audit::{AuditAction, AuditEvent, RequestOrigin};
 pub use auth::SignUpInput;
 pub use config::{Argon2Params, LoginLimits, SecretKey, ServiceConfig};
 pub use error::ServiceError;

@@ -4,6 +4,7 @@
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit::{AuditAction as A, AuditEvent as E};
 use crate::error::{Result, ServiceError};
 use jiff::civil;
 use nanopost_domain::approval::{self, Approval, ApprovalError, ApprovedPublication, ContentDigest};
@@ -71,6 +72,7 @@ impl Services {
         let record = approval::approve(&mut post, actor.user_id, actor.role, actor.channel, seen, self.now())
             .map_err(approval_error)?;
         let saved = self.store().save_approved_post(&post, &record).await?;
+        self.audit(E::by(actor, A::PostApproved).target("post", id)).await;
         tracing::info!(post = %id, approver = %actor.user_id, channel = actor.channel.as_str(), digest = %record.digest, "post approved");
         Ok(saved)
     }
@@ -79,7 +81,9 @@ impl Services {
         actor.require(Permission::Review)?;
         let mut post = self.load_post(actor.workspace_id, id).await?;
         approval::reject(&mut post, actor.role, seen, reason, self.now()).map_err(approval_error)?;
-        Ok(self.store().save_post(&post).await?)
+        let saved = self.store().save_post(&post).await?;
+        self.audit(E::by(actor, A::PostRejected).target("post", id)).await;
+        Ok(saved)
     }
 
     /// Sets (or clears) the publication time, read in the brand's time zone. Time is not
@@ -119,7 +123,9 @@ impl Services {
                 post.state
             )));
         }
-        Ok(self.store().delete_post(actor.workspace_id, id).await?)
+        self.store().delete_post(actor.workspace_id, id).await?;
+        self.audit(E::by(actor, A::PostDeleted).target("post", id)).await;
+        Ok(())
     }
 
     /// The only way to obtain what a network adapter accepts: the post as stored, checked

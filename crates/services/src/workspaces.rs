@@ -2,6 +2,7 @@
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit::{AuditAction as A, AuditEvent as E};
 use crate::auth::{outbox_mail, workspace_name};
 use crate::error::{Result, ServiceError};
 use crate::secrets::{self, SecretToken};
@@ -64,6 +65,7 @@ impl Services {
             now,
         );
         self.store().create_invitation(&inv, &mail).await?;
+        self.audit(E::by(actor, A::MemberInvited).target("invitation", inv.id)).await;
         Ok(inv)
     }
 
@@ -93,7 +95,9 @@ impl Services {
         may_grant(actor, role)?;
         let current = self.store().role_of(actor.workspace_id, user).await?.ok_or(ServiceError::NotFound)?;
         may_grant(actor, current)?;
-        Ok(self.store().set_role(actor.workspace_id, user, role).await?)
+        self.store().set_role(actor.workspace_id, user, role).await?;
+        self.audit(E::by(actor, A::RoleChanged).target("user", user)).await;
+        Ok(())
     }
 
     /// Removes a member. Members may always leave; the last owner may not.
@@ -103,7 +107,9 @@ impl Services {
             let current = self.store().role_of(actor.workspace_id, user).await?.ok_or(ServiceError::NotFound)?;
             may_grant(actor, current)?;
         }
-        Ok(self.store().remove_member(actor.workspace_id, user).await?)
+        self.store().remove_member(actor.workspace_id, user).await?;
+        self.audit(E::by(actor, A::MemberRemoved).target("user", user)).await;
+        Ok(())
     }
 
     /// Creates an API token acting as `actor`, narrowed to `scopes`. The plaintext is returned
@@ -148,6 +154,7 @@ impl Services {
             revoked_at: None,
         };
         self.store().create_api_token(&token).await?;
+        self.audit(E::by(actor, A::ApiTokenCreated).target("api_token", token.id)).await;
         Ok((token, secret.expose().to_owned()))
     }
 
@@ -167,7 +174,9 @@ impl Services {
         if token.created_by != actor.user_id {
             actor.require(Permission::ManageMembers)?;
         }
-        Ok(self.store().revoke_api_token(actor.workspace_id, id, self.now()).await?)
+        self.store().revoke_api_token(actor.workspace_id, id, self.now()).await?;
+        self.audit(E::by(actor, A::ApiTokenRevoked).target("api_token", id)).await;
+        Ok(())
     }
 }
 

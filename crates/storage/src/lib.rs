@@ -6,10 +6,17 @@
 //! tenant data takes a [`WorkspaceId`] and puts it in the `WHERE` clause (invariant I3).
 
 mod error;
+pub mod inventory;
+mod job_records;
+mod privacy_records;
 mod records;
+mod records_accounts;
 
 pub use error::{Result, StorageError};
+pub use job_records::*;
+pub use privacy_records::*;
 pub use records::*;
+pub use records_accounts::*;
 
 use jiff::Timestamp;
 use nanopost_domain::account::Email;
@@ -32,6 +39,9 @@ pub mod sqlite {
     pub(crate) const BACKEND: super::Backend = super::Backend::Sqlite;
     pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
     include!("repo.rs");
+    include!("repo_jobs.rs");
+    include!("repo_accounts.rs");
+    include!("repo_privacy.rs");
 }
 
 pub mod postgres {
@@ -40,6 +50,9 @@ pub mod postgres {
     pub(crate) const BACKEND: super::Backend = super::Backend::Postgres;
     pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
     include!("repo.rs");
+    include!("repo_jobs.rs");
+    include!("repo_accounts.rs");
+    include!("repo_privacy.rs");
 }
 
 /// The repository the rest of the program talks to.
@@ -158,4 +171,107 @@ delegate! {
     /// Every approval ever given to the post, oldest first.
     fn approvals_of(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<Approval>>;
     fn delete_post(&self, ws: WorkspaceId, id: PostId) -> Result<()>;
+}
+
+// Connected accounts.
+delegate! {
+    fn insert_oauth_state(&self, st: &OAuthState) -> Result<()>;
+    /// Spends a state value: `Fresh` for exactly one caller, then `AlreadyUsed`.
+    fn take_oauth_state(&self, hash: &TokenHash, now: Timestamp) -> Result<TakenState>;
+    fn delete_expired_oauth_states(&self, now: Timestamp) -> Result<u64>;
+    /// Inserts, or replaces the tokens of the same external account of the brand (reconnect).
+    fn save_connected_account(&self, account: &ConnectedAccount) -> Result<()>;
+    fn connected_account(&self, ws: WorkspaceId, id: ConnectedAccountId) -> Result<Option<ConnectedAccount>>;
+    fn connected_account_by_external(
+        &self,
+        ws: WorkspaceId,
+        brand: BrandId,
+        network: nanopost_domain::network::Network,
+        external_id: &str,
+    ) -> Result<Option<ConnectedAccount>>;
+    fn connected_accounts(&self, ws: WorkspaceId, brand: Option<BrandId>) -> Result<Vec<ConnectedAccount>>;
+    fn accounts_of_grant(&self, ws: WorkspaceId, grant: uuid::Uuid) -> Result<Vec<ConnectedAccount>>;
+    /// Optimistic: Stale if the tokens changed since `expected_version`.
+    fn update_account_tokens(
+        &self,
+        ws: WorkspaceId,
+        id: ConnectedAccountId,
+        expected_version: i64,
+        update: &TokenUpdate,
+        now: Timestamp,
+    ) -> Result<ConnectedAccount>;
+    fn mark_account_reconnect_needed(&self, ws: WorkspaceId, id: ConnectedAccountId, reason: &str, now: Timestamp) -> Result<()>;
+    /// Deletes the row (and every token byte); returns it.
+    fn delete_connected_account(&self, ws: WorkspaceId, id: ConnectedAccountId) -> Result<ConnectedAccount>;
+    /// Unscoped (refresh job).
+    fn accounts_due_for_refresh(&self, before: Timestamp, limit: u32) -> Result<Vec<ConnectedAccount>>;
+    /// Unscoped (key rotation).
+    fn accounts_sealed_with_other_keys(&self, current_key_id: &str, limit: u32) -> Result<Vec<ConnectedAccount>>;
+}
+
+// Jobs.
+delegate! {
+    fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued>;
+    /// All in one transaction.
+    fn enqueue_jobs(&self, jobs: &[NewJob]) -> Result<Vec<Enqueued>>;
+    /// Saves the post and enqueues the job in one transaction: both or neither.
+    fn save_post_and_enqueue(&self, post: &Post, job: &NewJob) -> Result<(Post, Enqueued)>;
+    /// Leases due jobs: lanes (workspaces) in turn, then by due time and priority.
+    fn claim_jobs(&self, claim: &Claim) -> Result<Vec<Job>>;
+    fn heartbeat_job(&self, lease: &Lease, until: Timestamp) -> Result<Heartbeat>;
+    fn checkpoint_job(&self, lease: &Lease, payload: &serde_json::Value) -> Result<bool>;
+    fn complete_jobs(&self, leases: &[Lease]) -> Result<u64>;
+    /// Finishes the job and enqueues its follow-ups in one transaction; `None` if the lease is gone.
+    fn complete_job_and_enqueue(&self, lease: &Lease, next: &[NewJob]) -> Result<Option<Vec<Enqueued>>>;
+    fn retry_job(&self, lease: &Lease, due_at: Timestamp, error: &str, now: Timestamp) -> Result<bool>;
+    fn dead_letter_job(&self, lease: &Lease, error: &str, now: Timestamp) -> Result<bool>;
+    fn release_job(&self, lease: &Lease, now: Timestamp) -> Result<bool>;
+    fn reap_expired_jobs(&self, now: Timestamp) -> Result<u64>;
+    fn next_job_due(&self) -> Result<Option<Timestamp>>;
+    fn next_lease_expiry(&self) -> Result<Option<Timestamp>>;
+    fn job_wakeups(&self) -> Result<JobWakeups>;
+    fn job(&self, id: JobId) -> Result<Option<Job>>;
+    fn job_by_key(&self, key: &str) -> Result<Option<Job>>;
+    fn dead_jobs(&self, limit: u32) -> Result<Vec<Job>>;
+    fn retry_dead_job(&self, id: JobId, now: Timestamp) -> Result<bool>;
+    fn cancel_job(&self, id: JobId) -> Result<Cancelled>;
+    fn cancel_job_by_key(&self, key: &str) -> Result<Cancelled>;
+}
+
+// Privacy.
+delegate! {
+    fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The workspace's audit entries, newest first.
+    fn audit_log(&self, ws: WorkspaceId, page: PageRequest) -> Result<Page<AuditEntry>>;
+    fn record_consent(&self, consent: &ConsentRecord) -> Result<()>;
+    /// Every consent decision of the user, oldest first.
+    fn consents_of(&self, user: UserId) -> Result<Vec<ConsentRecord>>;
+    /// The decision in force: the newest for `purpose`.
+    fn current_consent(&self, user: UserId, purpose: &str) -> Result<Option<ConsentRecord>>;
+    fn insert_export(&self, export: &PrivacyExport) -> Result<()>;
+    /// An unexpired export of `requester` (nobody else's).
+    fn privacy_export(&self, id: uuid::Uuid, requester: UserId, now: Timestamp) -> Result<Option<PrivacyExport>>;
+    fn exports_of(&self, requester: UserId, now: Timestamp) -> Result<Vec<ExportInfo>>;
+    /// Every inventoried row concerning the person, secrets left out.
+    fn dump_person(&self, user: UserId, email: &Email) -> Result<Vec<TableDump>>;
+    /// Every inventoried row of the workspace, secrets left out.
+    fn dump_workspace(&self, ws: WorkspaceId) -> Result<Vec<TableDump>>;
+    /// Deactivates the account (and the workspaces it alone owns) at once.
+    fn deactivate_account(&self, deletion: &AccountDeletion, workspaces: &[WorkspaceDeletion]) -> Result<()>;
+    fn deactivate_workspace(&self, deletion: &WorkspaceDeletion) -> Result<()>;
+    fn account_deletion(&self, user: UserId) -> Result<Option<AccountDeletion>>;
+    fn workspace_deletion(&self, ws: WorkspaceId) -> Result<Option<WorkspaceDeletion>>;
+    fn due_account_deletions(&self, now: Timestamp, limit: u32) -> Result<Vec<AccountDeletion>>;
+    fn due_workspace_deletions(&self, now: Timestamp, limit: u32) -> Result<Vec<WorkspaceDeletion>>;
+    /// Erases the account and queues the confirmation, in one transaction.
+    fn purge_account(&self, deletion: &AccountDeletion, confirmation: &OutboxEmail) -> Result<()>;
+    fn purge_workspace(&self, deletion: &WorkspaceDeletion, confirmations: &[OutboxEmail]) -> Result<()>;
+    fn apply_retention(&self, cutoffs: &RetentionCutoffs) -> Result<RetentionReport>;
+    fn insert_rights_request(&self, request: &RightsRequest) -> Result<()>;
+    fn update_rights_request(&self, request: &RightsRequest) -> Result<()>;
+    fn rights_request(&self, id: uuid::Uuid) -> Result<Option<RightsRequest>>;
+    /// Open requests, soonest due first (only those due by `due_before`, if given).
+    fn open_rights_requests(&self, due_before: Option<Timestamp>) -> Result<Vec<RightsRequest>>;
+    fn affected_workspaces(&self, class: inventory::DataClass) -> Result<Vec<AffectedWorkspace>>;
+    fn affected_people(&self, class: inventory::DataClass) -> Result<Vec<AffectedPerson>>;
 }

@@ -51,7 +51,10 @@ impl Open for sqlx::Sqlite {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Deleted rows (disconnected tokens, purged accounts) are overwritten with zeros
+            // rather than left readable in free pages.
+            .pragma("secure_delete", "ON");
         // Each connection to `:memory:` is its own database: keep exactly one, forever.
         let pool = if url.contains(":memory:") || url.contains("mode=memory") {
             SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)

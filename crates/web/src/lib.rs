@@ -24,19 +24,31 @@ pub struct WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
+    /// Connected network accounts; `None` when no token vault is set up (no networks).
+    pub accounts: Option<nanopost_services::Accounts>,
     pub config: std::sync::Arc<WebConfig>,
 }
 
 /// The whole HTTP application.
 pub fn router(services: Services, config: WebConfig) -> Router {
+    router_with_accounts(services, config, None)
+}
+
+/// [`router`] with connected accounts (the networks' OAuth flows) available.
+pub fn router_with_accounts(
+    services: Services,
+    config: WebConfig,
+    accounts: Option<nanopost_services::Accounts>,
+) -> Router {
     let body_limit = config.max_body_bytes;
-    let state = AppState { services, config: std::sync::Arc::new(config) };
+    let state = AppState { services, accounts, config: std::sync::Arc::new(config) };
     let app = Router::new()
         .merge(health::routes())
         .merge(api::routes())
         .merge(ui::routes())
         .with_state(state)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(ui::privacy::audit_origin))
         .layer(TraceLayer::new_for_http());
     with_security_headers(app)
 }

@@ -52,3 +52,46 @@ fn create_user_without_a_password_is_refused() {
     let out = create(&dir, "ada@example.com", Some("\n"), None);
     assert!(out.stderr.contains("the password is empty"), "{out:?}");
 }
+
+fn admin(dir: &TempDir, args: &[&str]) -> crate::harness::Output {
+    let mut cmd = nanopost(dir.path());
+    cmd.arg("admin").args(args).args(["--log", "warn"]);
+    run(&mut cmd, None)
+}
+
+#[test]
+fn promise_breach_notify_report_lists_affected_users_and_workspaces_with_addresses() {
+    let dir = TempDir::new("breach");
+    assert!(create(&dir, "ada@example.com", Some("correct horse battery staple\n"), None).status.success());
+    let out = admin(&dir, &["breach-report", "--data-class", "account"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.contains("# Breach report for data class account"), "{out:?}");
+    assert!(out.stdout.contains("person\tada@example.com\tAda Lovelace\t"), "{out:?}");
+    assert!(out.stdout.contains("\tAnalytical\tada@example.com"), "{out:?}");
+    assert!(!out.stdout.contains("erased-user@"), "the stand-in for erased authors is nobody to notify");
+
+    let out = admin(&dir, &["breach-report", "--data-class", "secrets"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(out.stderr.contains("unknown data class") && out.stderr.contains("connected_account_tokens"), "{out:?}");
+}
+
+#[test]
+fn rights_requests_are_recorded_verified_closed_and_listed_when_due() {
+    let dir = TempDir::new("rights");
+    let out = admin(&dir, &["rights-requests", "record", "--kind", "access", "--email", "someone@example.com"]);
+    assert!(out.status.success(), "{out:?}");
+    let id = out.stdout.split_whitespace().nth(3).unwrap().to_owned();
+    let due = admin(&dir, &["rights-requests", "due", "--within-days", "31"]);
+    assert!(due.stdout.contains(&id) && due.stdout.contains("someone@example.com"), "{due:?}");
+    assert!(!admin(&dir, &["rights-requests", "due", "--within-days", "7"]).stdout.contains(&id));
+    let refused = admin(&dir, &["rights-requests", "close", "--id", &id, "--outcome", "sent the export"]);
+    assert_eq!(refused.code(), Some(1), "completing needs a verified identity: {refused:?}");
+    assert!(
+        admin(&dir, &["rights-requests", "verify", "--id", &id, "--how", "reply from the address"]).status.success()
+    );
+    let closed = admin(&dir, &["rights-requests", "close", "--id", &id, "--outcome", "sent the export"]);
+    assert!(closed.stdout.contains("completed"), "{closed:?}");
+    assert!(!admin(&dir, &["rights-requests", "due", "--within-days", "31"]).stdout.contains(&id));
+    let bad = admin(&dir, &["rights-requests", "record", "--kind", "vibes", "--email", "x@example.com"]);
+    assert_eq!(bad.code(), Some(1), "{bad:?}");
+}

@@ -8,6 +8,7 @@
 
 mod admin;
 mod config;
+mod demo;
 mod harness;
 mod postgres;
 mod serve;

@@ -12,6 +12,9 @@ use nanopost_storage::{Store, User};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+mod accounts;
+mod privacy;
+
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Env {

@@ -4,7 +4,9 @@
 //! `NANOPOST_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) to a server
 //! where the user may create databases; each test gets its own and drops it afterwards.
 
+mod accounts;
 mod contract;
 mod fixtures;
 mod harness;
+mod privacy;
 mod sqlite_only;

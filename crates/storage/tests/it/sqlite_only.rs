@@ -154,3 +154,27 @@ async fn corrupt_rows_are_reported() {
     })
     .await;
 }
+
+/// Deleted rows must not stay readable in the file's free pages (tokens, purged accounts):
+/// `secure_delete` zeroes them. Checked on the raw bytes after a checkpoint.
+#[tokio::test]
+async fn deleted_rows_leave_no_bytes_in_the_file() {
+    let db = harness::sqlite().await;
+    let url = db.url.clone();
+    harness::run(db, true, move |s| async move {
+        let (_, ws) = owner(&s, "owner@example.com").await;
+        let needle = "NEEDLE-3f9a1c-brand-that-must-vanish";
+        let b = brand(ws.id, needle);
+        s.insert_brand(&b).await.unwrap();
+        s.delete_brand(ws.id, b.id).await.unwrap();
+        let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let path = url.trim_start_matches("sqlite://");
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        let found = bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+        assert!(!found, "the deleted brand's name is still in the database file");
+    })
+    .await;
+}

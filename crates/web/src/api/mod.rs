@@ -7,6 +7,7 @@
 //! Routes are declared once, in [`api_routes!`], which builds both the router and [`ROUTES`];
 //! a test checks that the OpenAPI document lists exactly [`ROUTES`], so it cannot go stale.
 
+mod audit;
 mod brands;
 mod extract;
 mod posts;
@@ -48,6 +49,7 @@ api_routes! {
     get "/api/v1/invitations" => workspace::invitations,
     post "/api/v1/invitations" => workspace::invite,
     delete "/api/v1/invitations/{id}" => workspace::revoke_invitation,
+    get "/api/v1/audit" => audit::list,
     get "/api/v1/tokens" => tokens::list,
     post "/api/v1/tokens" => tokens::create,
     delete "/api/v1/tokens/{id}" => tokens::revoke,
@@ -96,7 +98,7 @@ async fn method_not_allowed() -> Problem {
     paths(
         openapi_json,
         workspace::me, workspace::workspace, workspace::members, workspace::update_member, workspace::remove_member,
-        workspace::invitations, workspace::invite, workspace::revoke_invitation,
+        workspace::invitations, workspace::invite, workspace::revoke_invitation, audit::list,
         tokens::list, tokens::create, tokens::revoke,
         brands::list, brands::create, brands::get, brands::replace, brands::delete,
         posts::list, posts::create, posts::get, posts::edit, posts::submit, posts::approve, posts::reject,

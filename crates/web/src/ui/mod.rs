@@ -5,9 +5,11 @@
 //! `nanopost_services`, and render. The role matrix lives in the services (they answer
 //! `Forbidden`); pages only hide the buttons a role cannot use, asking `actor.can(…)`.
 
+mod accounts;
 mod auth;
 mod brands;
 mod posts;
+pub(crate) mod privacy;
 mod workspace;
 
 use crate::AppState;
@@ -57,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/brands/new", get(brands::new_page))
         .route("/w/{ws}/brands/{id}", get(brands::edit_page).post(brands::update))
         .route("/w/{ws}/brands/{id}/delete", post(brands::delete))
+        .route("/w/{ws}/brands/{id}/accounts", get(accounts::page))
+        .route("/w/{ws}/brands/{id}/accounts/connect", post(accounts::connect))
+        .route("/w/{ws}/brands/{id}/accounts/{account}/disconnect", post(accounts::disconnect))
+        .route("/oauth/{network}/callback", get(accounts::callback))
         .route("/w/{ws}/posts", get(posts::list).post(posts::create))
         .route("/w/{ws}/posts/new", get(posts::new_page))
         .route("/w/{ws}/posts/{id}", get(posts::editor).post(posts::update))
@@ -66,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/posts/{id}/schedule", post(posts::schedule))
         .route("/w/{ws}/posts/{id}/archive", post(posts::archive))
         .route("/w/{ws}/posts/{id}/delete", post(posts::delete))
+        .merge(privacy::routes())
         .layer(middleware::from_fn(page_headers))
         // Unknown URLs get a page too (the API answers its own unknown paths with problem+json).
         .fallback(page_not_found)
@@ -401,6 +408,11 @@ fn flash(query: Option<&str>) -> Option<&'static str> {
         "role_changed" => "Role changed.",
         "member_removed" => "Member removed.",
         "token_revoked" => "Token revoked.",
+        "accounts_connected" => "Connected. Nanopost can now post to these accounts once a post is approved.",
+        "account_disconnected" => "Account disconnected; its tokens were deleted and revoked at the network.",
+        "account_disconnected_unrevoked" => {
+            "Account disconnected and its tokens deleted. The network could not be reached to revoke them; you can also remove Nanopost in the network's settings."
+        }
         _ => return None,
     })
 }

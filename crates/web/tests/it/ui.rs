@@ -2,8 +2,10 @@
 //! posted urlencoded with their hidden CSRF field.
 
 mod accounts;
+mod connections;
 mod csrf;
 mod input;
+mod privacy;
 mod review;
 mod roles;
 

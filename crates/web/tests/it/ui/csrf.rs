@@ -38,22 +38,27 @@ async fn snapshot(app: &TestApp, f: &Fixture) -> String {
     let tokens = s.api_tokens(&actor).await.unwrap();
     let outbox = s.store().outbox(1000).await.unwrap();
     let workspaces = s.workspaces_of(&f.owner).await.unwrap();
+    let connected: Vec<_> = s.store().connected_accounts(f.ws, None).await.unwrap().iter().map(|a| a.id).collect();
     let newcomer = s.store().user_by_email(&Email::parse("newcomer@example.com").unwrap()).await.unwrap();
     let unverified = s.store().user_by_email(&Email::parse("unverified@example.com").unwrap()).await.unwrap().unwrap();
     let owner = s.store().user_by_id(f.owner.id).await.unwrap().unwrap();
-    format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{}",
-        brands,
-        posts.iter().map(|p| (p.id, p.version, p.state, p.schedule.clone(), p.content.clone())).collect::<Vec<_>>(),
-        members.iter().map(|m| (m.user_id, m.role)).collect::<Vec<_>>(),
-        invitations.iter().map(|i| i.id).collect::<Vec<_>>(),
-        tokens.iter().map(|t| (t.id, t.revoked_at)).collect::<Vec<_>>(),
-        outbox.len(),
-        workspaces.iter().map(|(w, r)| (w.id, *r)).collect::<Vec<_>>(),
-        newcomer.map(|u| u.id),
-        unverified.email_verified_at,
-        owner.password_hash,
-    )
+    let privacy = (s.consents_of(&owner).await.unwrap(), s.my_exports(&owner).await.unwrap().len());
+    let privacy = format!("{privacy:?} {:?}", s.store().workspace_deletion(f.ws).await.unwrap());
+    privacy
+        + &format!("{connected:?}")
+        + &format!(
+            "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{}\n{:?}\n{:?}\n{:?}\n{}",
+            brands,
+            posts.iter().map(|p| (p.id, p.version, p.state, p.schedule.clone(), p.content.clone())).collect::<Vec<_>>(),
+            members.iter().map(|m| (m.user_id, m.role)).collect::<Vec<_>>(),
+            invitations.iter().map(|i| i.id).collect::<Vec<_>>(),
+            tokens.iter().map(|t| (t.id, t.revoked_at)).collect::<Vec<_>>(),
+            outbox.len(),
+            workspaces.iter().map(|(w, r)| (w.id, *r)).collect::<Vec<_>>(),
+            newcomer.map(|u| u.id),
+            unverified.email_verified_at,
+            owner.password_hash,
+        )
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -85,7 +90,9 @@ async fn fixture(app: &TestApp) -> Fixture {
     app.services.request_password_reset(owner.email.as_str()).await.unwrap();
     let reset_token = app.last_link_token(owner.email.as_str()).await;
 
+    let account = connected_account(app, ws, b.id).await;
     let w = format!("/w/{ws}");
+    let ws_name = app.services.workspace(&actor).await.unwrap().name;
     let v = post.version.to_string();
     let f = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
     use Kind::*;
@@ -124,6 +131,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         (Session, format!("{w}/tokens/{}/revoke", tok.id), vec![]),
         (Session, format!("{w}/brands"), f(&[("name", "Another")])),
         (Session, format!("{w}/brands/{}", b.id), f(&[("name", "Renamed"), ("timezone", "UTC")])),
+        (Session, format!("{w}/brands/{}/accounts/connect", b.id), f(&[("login", "tiktok")])),
+        (Session, format!("{w}/brands/{}/accounts/{account}/disconnect", b.id), vec![]),
         (
             Session,
             format!("{w}/posts"),
@@ -146,9 +155,57 @@ async fn fixture(app: &TestApp) -> Fixture {
         (Session, format!("{w}/posts/{}/delete", post.id), vec![]),
         (Session, format!("{w}/brands/{}/delete", b.id), vec![]),
         (Session, format!("{w}/members/{}/remove", viewer.id), vec![]),
+        (Public, "/privacy/cookies".into(), f(&[("choice", "deny")])),
+        (Session, "/privacy/me/marketing".into(), f(&[("marketing", "yes")])),
+        (Session, "/privacy/me/export".into(), vec![]),
+        (Session, format!("{w}/privacy/export"), vec![]),
+        (Session, format!("{w}/privacy/delete"), f(&[("confirm_name", &ws_name)])),
+        (Session, "/privacy/me/delete".into(), f(&[("password", PASSWORD)])),
         (Session, "/logout".into(), vec![]),
     ];
     Fixture { owner, ws, routes }
+}
+
+/// A connected account stored directly (its tokens are opaque bytes here).
+async fn connected_account(
+    app: &TestApp,
+    ws: WorkspaceId,
+    brand: nanopost_domain::ids::BrandId,
+) -> nanopost_storage::ConnectedAccountId {
+    use nanopost_storage::{
+        AccountKind, AccountStatus, ConnectedAccount, ConnectedAccountId, SealedSecret, SealedTokens,
+    };
+    let now = app.clock_now();
+    let a = ConnectedAccount {
+        id: ConnectedAccountId::new(),
+        workspace_id: ws,
+        brand_id: brand,
+        network: nanopost_domain::network::Network::Tiktok,
+        kind: AccountKind::Tiktok,
+        grant_id: uuid::Uuid::now_v7(),
+        external_id: "open-id-csrf".into(),
+        display_name: "CSRF creator".into(),
+        handle: None,
+        details: Default::default(),
+        scopes: vec![],
+        tokens: SealedTokens {
+            key_id: "k".into(),
+            wrapped_key: vec![1; 72],
+            access: SealedSecret { nonce: vec![2; 24], ciphertext: vec![3; 40] },
+            refresh: None,
+        },
+        token_version: 1,
+        token_issued_at: now,
+        access_expires_at: None,
+        refresh_expires_at: None,
+        refresh_due_at: None,
+        status: AccountStatus::Active,
+        status_reason: None,
+        created_at: now,
+        updated_at: now,
+    };
+    app.services.store().save_connected_account(&a).await.unwrap();
+    a.id
 }
 
 fn with_csrf(fields: &[(String, String)], csrf: Option<&str>) -> Vec<(String, String)> {

@@ -29,10 +29,13 @@ async fn every_page_for_every_role() {
         (format!("{w}/brands"), Role::ALL.to_vec()),
         (format!("{w}/brands/new"), EDITORS.to_vec()),
         (format!("{w}/brands/{}", b.id), Role::ALL.to_vec()),
+        (format!("{w}/brands/{}/accounts", b.id), Role::ALL.to_vec()),
         (format!("{w}/posts"), Role::ALL.to_vec()),
         (format!("{w}/posts?state=pending_review&brand={}", b.id), Role::ALL.to_vec()),
         (format!("{w}/posts/new"), EDITORS.to_vec()),
         (format!("{w}/posts/{}", p.id), Role::ALL.to_vec()),
+        (format!("{w}/audit"), vec![Role::Owner, Role::Admin]),
+        (format!("{w}/privacy"), vec![Role::Owner]),
     ];
     for role in Role::ALL {
         let mut br = Browser::signed_in(&app, team.user(role)).await;
@@ -124,6 +127,13 @@ async fn forbidden_actions_are_refused_with_403_and_store_nothing() {
         (Role::Editor, format!("{w}/members/{viewer_id}/role"), vec![("role", "admin".into())]),
         (Role::Reviewer, format!("{w}/members/{viewer_id}/remove"), vec![]),
         (Role::Admin, format!("{w}/members/{}/role", owner.id), vec![("role", "viewer".into())]),
+        (Role::Editor, format!("{w}/brands/{}/accounts/connect", b.id), vec![("login", "tiktok".into())]),
+        (Role::Reviewer, format!("{w}/brands/{}/accounts/connect", b.id), vec![("login", "linkedin".into())]),
+        (
+            Role::Editor,
+            format!("{w}/brands/{}/accounts/{}/disconnect", b.id, nanopost_storage::ConnectedAccountId::new()),
+            vec![],
+        ),
     ];
     for (role, path, fields) in cases {
         let mut br = Browser::signed_in(&app, team.user(role)).await;

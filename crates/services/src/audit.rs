@@ -1,0 +1,194 @@
+//! The audit log: who did what, in which workspace, to what, when and from where.
+//!
+//! Use cases record an entry with one call, `self.audit(AuditEvent::…).await`, after the change
+//! succeeded. "From where" (client address, user agent) is not a parameter of every use case: the
+//! HTTP layer runs each request inside [`with_origin`], and the entry picks it up from there.
+//! Work that has no request (the CLI, the worker) records no address.
+//!
+//! Writing the entry never fails the use case it describes (the change is already made); a
+//! failed write is logged as an error instead.
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::Result;
+use nanopost_domain::ids::{UserId, WorkspaceId};
+use nanopost_domain::role::Permission;
+use nanopost_storage::{AuditEntry, Page, PageRequest};
+use std::fmt::Display;
+use std::future::Future;
+use std::net::IpAddr;
+
+/// Longest user agent kept; the rest is cut (it is a hint, not evidence).
+const MAX_USER_AGENT: usize = 256;
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestOrigin {
+    pub client_ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+tokio::task_local! {
+    static ORIGIN: RequestOrigin;
+}
+
+/// Runs `fut` with `origin` as the origin of every audit entry it records.
+pub async fn with_origin<F: Future>(origin: RequestOrigin, fut: F) -> F::Output {
+    ORIGIN.scope(origin, fut).await
+}
+
+fn current_origin() -> RequestOrigin {
+    ORIGIN.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// What happened. The text form is what the log stores and shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    SignIn,
+    SignInFailed,
+    SignOut,
+    PasswordReset,
+    MemberInvited,
+    RoleChanged,
+    MemberRemoved,
+    ApiTokenCreated,
+    ApiTokenRevoked,
+    PostApproved,
+    PostRejected,
+    PostDeleted,
+    BrandDeleted,
+    DataExported,
+    AccountDeletionRequested,
+    WorkspaceDeletionRequested,
+    MarketingConsentChanged,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::SignIn => "auth.sign_in",
+            AuditAction::SignInFailed => "auth.sign_in_failed",
+            AuditAction::SignOut => "auth.sign_out",
+            AuditAction::PasswordReset => "auth.password_reset",
+            AuditAction::MemberInvited => "member.invited",
+            AuditAction::RoleChanged => "member.role_changed",
+            AuditAction::MemberRemoved => "member.removed",
+            AuditAction::ApiTokenCreated => "api_token.created",
+            AuditAction::ApiTokenRevoked => "api_token.revoked",
+            AuditAction::PostApproved => "post.approved",
+            AuditAction::PostRejected => "post.rejected",
+            AuditAction::PostDeleted => "post.deleted",
+            AuditAction::BrandDeleted => "brand.deleted",
+            AuditAction::DataExported => "privacy.exported",
+            AuditAction::AccountDeletionRequested => "privacy.account_deletion_requested",
+            AuditAction::WorkspaceDeletionRequested => "privacy.workspace_deletion_requested",
+            AuditAction::MarketingConsentChanged => "privacy.marketing_consent_changed",
+        }
+    }
+}
+
+/// One entry to record, built by the use case that did the thing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub action: AuditAction,
+    pub workspace_id: Option<WorkspaceId>,
+    pub actor_id: Option<UserId>,
+    pub subject_id: Option<UserId>,
+    pub target: Option<String>,
+}
+
+impl AuditEvent {
+    /// Something an actor did in their workspace.
+    pub fn by(actor: &Actor, action: AuditAction) -> Self {
+        Self {
+            action,
+            workspace_id: Some(actor.workspace_id),
+            actor_id: Some(actor.user_id),
+            subject_id: None,
+            target: None,
+        }
+    }
+
+    /// Something a person did to their own account (sign-in, password reset).
+    pub fn account(user: UserId, action: AuditAction) -> Self {
+        Self { action, workspace_id: None, actor_id: Some(user), subject_id: None, target: None }
+    }
+
+    /// Something that happened to an account without its holder (a failed sign-in).
+    pub fn about(user: Option<UserId>, action: AuditAction) -> Self {
+        Self { action, workspace_id: None, actor_id: None, subject_id: user, target: None }
+    }
+
+    /// What was acted on: `kind:id`.
+    pub fn target(mut self, kind: &str, id: impl Display) -> Self {
+        self.target = Some(format!("{kind}:{id}"));
+        self
+    }
+}
+
+impl Services {
+    /// Records `event` with the current request's origin. Never fails the caller.
+    pub async fn audit(&self, event: AuditEvent) {
+        let origin = current_origin();
+        let entry = AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            at: self.now(),
+            workspace_id: event.workspace_id,
+            actor_id: event.actor_id,
+            subject_id: event.subject_id,
+            action: event.action.as_str().to_owned(),
+            target: event.target,
+            client_ip: origin.client_ip.map(|ip| ip.to_string()),
+            user_agent: origin.user_agent.map(|ua| truncate(&ua, MAX_USER_AGENT)),
+        };
+        if let Err(e) = self.store().append_audit(&entry).await {
+            tracing::error!(error = %e, action = entry.action, "could not write the audit log");
+        }
+    }
+
+    /// Records the end of the session `token` belongs to (before it is deleted).
+    pub async fn audit_sign_out(&self, token: &str) {
+        if let Ok(Some(s)) = self.store().session(&crate::secrets::hash_token(token), self.now()).await {
+            self.audit(AuditEvent::account(s.user_id, AuditAction::SignOut)).await;
+        }
+    }
+
+    /// The workspace's audit log, newest first. Owners and admins only.
+    pub async fn audit_log(&self, actor: &Actor, page: PageRequest) -> Result<Page<AuditEntry>> {
+        actor.require(Permission::ManageMembers)?;
+        Ok(self.store().audit_log(actor.workspace_id, page).await?)
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    let clean: String = s.chars().filter(|c| !c.is_control()).collect();
+    if clean.len() <= max {
+        return clean;
+    }
+    let mut end = max;
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    clean[..end].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_agents_are_cut_on_a_character_boundary_and_lose_control_characters() {
+        assert_eq!(truncate("Mozilla\n/5.0", 100), "Mozilla/5.0");
+        let long = "é".repeat(200);
+        let cut = truncate(&long, 255);
+        assert!(cut.len() <= 255 && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[tokio::test]
+    async fn the_origin_is_seen_inside_the_scope_only() {
+        assert_eq!(current_origin(), RequestOrigin::default());
+        let o = RequestOrigin { client_ip: Some([192, 0, 2, 1].into()), user_agent: Some("UA".into()) };
+        let seen = with_origin(o.clone(), async { current_origin() }).await;
+        assert_eq!(seen, o);
+    }
+}

@@ -1,0 +1,211 @@
+//! Connected accounts end to end against the LinkedIn and TikTok fakes: who may connect and
+//! disconnect, what listing shows, and the refresh job telling the owners.
+
+use super::{Env, brand_input, env};
+use jiff::SignedDuration;
+use nanopost_domain::clock::Clock;
+use nanopost_domain::ids::BrandId;
+use nanopost_domain::network::Network;
+use nanopost_domain::role::Role;
+use nanopost_fakes::tiktok::oauth_error;
+use nanopost_fakes::{Consent, FakeLinkedIn, FakeTikTok, LinkedInConfig, Route, TikTokConfig, demo};
+use nanopost_platforms::Secret;
+use nanopost_platforms::config::{AppCredentials, LinkedinConfig, TiktokConfig};
+use nanopost_platforms::custody::{KeyRing, derive_key};
+use nanopost_platforms::linkedin::Linkedin;
+use nanopost_platforms::network::Flavour;
+use nanopost_platforms::tiktok::Tiktok;
+use nanopost_platforms::vault::{Networks, Vault};
+use nanopost_services::{Accounts, Actor, RevocationOutcome, ServiceError};
+use nanopost_storage::User;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct World {
+    e: Env,
+    accounts: Accounts,
+    li: FakeLinkedIn,
+    tt: FakeTikTok,
+    owner: (User, Actor),
+    brand: BrandId,
+}
+
+async fn world() -> World {
+    let e = env().await;
+    let clock: Arc<dyn Clock> = e.clock.clone();
+    let li = FakeLinkedIn::start_with(LinkedInConfig::default().with_clock(clock.clone())).await.unwrap();
+    let tt = FakeTikTok::start_with(TikTokConfig::default().with_clock(clock)).await.unwrap();
+    let mut li_cfg = LinkedinConfig::new(
+        AppCredentials {
+            client_id: demo::LINKEDIN_CLIENT_ID.into(),
+            client_secret: Secret::new(demo::LINKEDIN_CLIENT_SECRET),
+        },
+        "https://nanopost.example/oauth/linkedin/callback",
+    );
+    li_cfg.oauth_url = li.base_url();
+    li_cfg.api_url = li.base_url();
+    let mut tt_cfg = TiktokConfig::new(
+        AppCredentials {
+            client_id: demo::TIKTOK_CLIENT_KEY.into(),
+            client_secret: Secret::new(demo::TIKTOK_CLIENT_SECRET),
+        },
+        "https://nanopost.example/oauth/tiktok/callback",
+    );
+    tt_cfg.authorize_url = tt.base_url();
+    tt_cfg.api_url = tt.base_url();
+    let networks =
+        Networks { linkedin: Some(Linkedin::new(li_cfg)), tiktok: Some(Tiktok::new(tt_cfg)), ..Default::default() };
+    let secret = [9u8; 32];
+    let vault = Vault::new(
+        e.services.store().clone(),
+        KeyRing::from_installation_secret(&secret),
+        derive_key(&secret, "oauth-pkce/v1"),
+        networks,
+    );
+    let accounts = Accounts::new(e.services.clone(), Arc::new(vault));
+    let owner = e.owner("owner@example.com").await;
+    let brand = e.services.create_brand(&owner.1, &brand_input()).await.unwrap().id;
+    World { e, accounts, li, tt, owner, brand }
+}
+
+fn params(location: &str) -> BTreeMap<String, String> {
+    let url = reqwest::Url::parse(location).unwrap();
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+impl World {
+    async fn connect(
+        &self,
+        who: &(User, Actor),
+        flavour: Flavour,
+    ) -> Result<nanopost_services::Connected, ServiceError> {
+        let url = self.accounts.begin_connect(&who.1, self.brand, flavour).await?;
+        let location = match flavour {
+            Flavour::Linkedin => self.li.consent(&url, Consent::allow()),
+            _ => self.tt.consent(&url, Consent::allow()),
+        }
+        .unwrap();
+        self.accounts.complete_connect(&who.0, &params(&location)).await
+    }
+}
+
+#[tokio::test]
+async fn an_owner_connects_linkedin_and_tiktok_and_listing_shows_no_tokens() {
+    let w = world().await;
+    let li = w.connect(&w.owner, Flavour::Linkedin).await.unwrap();
+    assert_eq!((li.workspace_id, li.brand_id), (w.owner.1.workspace_id, w.brand));
+    assert_eq!(li.accounts.len(), 2, "the member and the Company Page");
+    let tt = w.connect(&w.owner, Flavour::Tiktok).await.unwrap();
+    assert_eq!(tt.accounts[0].network, Network::Tiktok);
+
+    let listed = w.accounts.connected_accounts(&w.owner.1, w.brand).await.unwrap();
+    assert_eq!(listed.len(), 3);
+    assert!(listed.iter().all(|a| !a.reconnect_needed));
+    // Nothing a listing returns carries a token.
+    let shown = format!("{listed:?}");
+    for a in &listed {
+        let token = w.accounts.vault().access(w.owner.1.workspace_id, a.id, w.e.services.now()).await.unwrap();
+        assert!(!shown.contains(token.access_token.expose()), "{shown}");
+    }
+    assert_eq!(w.accounts.configured_networks(), [Network::Linkedin, Network::Tiktok]);
+    assert!(w.accounts.tiktok_posts_private());
+
+    // Another workspace sees nothing of this brand.
+    let stranger = w.e.owner("stranger@example.com").await;
+    assert!(matches!(w.accounts.connected_accounts(&stranger.1, w.brand).await, Err(ServiceError::NotFound)));
+    assert!(matches!(
+        w.accounts.begin_connect(&stranger.1, w.brand, Flavour::Tiktok).await,
+        Err(ServiceError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn only_owners_and_admins_connect_and_disconnect() {
+    let w = world().await;
+    let admin = w.e.member(&w.owner.1, "admin@example.com", Role::Admin).await;
+    let editor = w.e.member(&w.owner.1, "editor@example.com", Role::Editor).await;
+    let viewer = w.e.member(&w.owner.1, "viewer@example.com", Role::Viewer).await;
+    for who in [&editor, &viewer] {
+        assert!(matches!(
+            w.accounts.begin_connect(&who.1, w.brand, Flavour::Tiktok).await,
+            Err(ServiceError::Forbidden(_))
+        ));
+    }
+    let connected = w.connect(&admin, Flavour::Tiktok).await.unwrap();
+    let id = connected.accounts[0].id;
+    // Everyone may see what is connected.
+    assert_eq!(w.accounts.connected_accounts(&viewer.1, w.brand).await.unwrap().len(), 1);
+    assert!(matches!(w.accounts.disconnect(&editor.1, id).await, Err(ServiceError::Forbidden(_))));
+
+    // Demoted between the consent page and the callback: refused, nothing saved.
+    let url = w.accounts.begin_connect(&admin.1, w.brand, Flavour::Linkedin).await.unwrap();
+    let location = w.li.consent(&url, Consent::allow()).unwrap();
+    w.e.services.set_role(&w.owner.1, admin.0.id, Role::Editor).await.unwrap();
+    assert!(matches!(w.accounts.complete_connect(&admin.0, &params(&location)).await, Err(ServiceError::Forbidden(_))));
+    assert_eq!(w.accounts.connected_accounts(&viewer.1, w.brand).await.unwrap().len(), 1);
+    assert!(w.li.requests_to(&Route::post("/oauth/v2/accessToken")).is_empty(), "the code was never exchanged");
+
+    // Someone else's callback is refused.
+    let url = w.accounts.begin_connect(&w.owner.1, w.brand, Flavour::Linkedin).await.unwrap();
+    let location = w.li.consent(&url, Consent::allow()).unwrap();
+    assert!(matches!(
+        w.accounts.complete_connect(&viewer.0, &params(&location)).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_declined_consent_is_a_clear_message_and_connects_nothing() {
+    let w = world().await;
+    let url = w.accounts.begin_connect(&w.owner.1, w.brand, Flavour::Linkedin).await.unwrap();
+    let location = w.li.consent(&url, Consent::deny()).unwrap();
+    let e = w.accounts.complete_connect(&w.owner.0, &params(&location)).await.unwrap_err();
+    assert!(matches!(&e, ServiceError::Invalid(_)) && e.to_string().contains("declined"), "{e}");
+    // A replay of the same callback is refused as used.
+    let e = w.accounts.complete_connect(&w.owner.0, &params(&location)).await.unwrap_err();
+    assert!(e.to_string().contains("already used"), "{e}");
+    assert!(w.accounts.connected_accounts(&w.owner.1, w.brand).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn disconnect_deletes_the_tokens_and_revokes_them_at_the_network() {
+    let w = world().await;
+    let id = w.connect(&w.owner, Flavour::Tiktok).await.unwrap().accounts[0].id;
+    let access = w.accounts.vault().access(w.owner.1.workspace_id, id, w.e.services.now()).await.unwrap().access_token;
+    let (gone, outcome) = w.accounts.disconnect(&w.owner.1, id).await.unwrap();
+    assert_eq!((gone.id, outcome), (id, RevocationOutcome::Revoked));
+    assert!(w.e.services.store().connected_account(w.owner.1.workspace_id, id).await.unwrap().is_none());
+    assert!(!w.tt.token_is_valid(access.expose()));
+    assert!(matches!(w.accounts.disconnect(&w.owner.1, id).await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn a_failed_refresh_marks_reconnect_needed_and_mails_the_owners_once() {
+    let w = world().await;
+    let editor = w.e.member(&w.owner.1, "editor@example.com", Role::Editor).await;
+    let id = w.connect(&w.owner, Flavour::Tiktok).await.unwrap().accounts[0].id;
+    // Due: TikTok tokens last two hours.
+    w.e.clock.advance(SignedDuration::from_mins(95));
+    let summary = w.accounts.refresh_due_accounts(SignedDuration::ZERO, 50).await.unwrap();
+    assert_eq!((summary.refreshed, summary.reconnect_needed.len()), (1, 0));
+
+    w.e.clock.advance(SignedDuration::from_mins(95));
+    w.tt.fail_next(Route::post("/v2/oauth/token"), oauth_error("invalid_grant", "Refresh token is invalid"));
+    let summary = w.accounts.refresh_due_accounts(SignedDuration::ZERO, 50).await.unwrap();
+    assert_eq!(summary.reconnect_needed, [id]);
+    let listed = w.accounts.connected_accounts(&editor.1, w.brand).await.unwrap();
+    assert!(listed[0].reconnect_needed && listed[0].status_reason.is_some());
+
+    let mails = w.e.services.store().outbox(100).await.unwrap();
+    let notices: Vec<_> = mails.iter().filter(|m| m.kind == "account_reconnect_needed").collect();
+    assert_eq!(notices.len(), 1, "owners only: {notices:?}");
+    assert_eq!(notices[0].to.as_str(), "owner@example.com");
+    assert!(notices[0].subject.contains("TikTok") && notices[0].body.contains("Nanopost Demo"), "{:?}", notices[0]);
+
+    // The next pass leaves it alone: no second mail.
+    w.e.clock.advance(SignedDuration::from_mins(95));
+    let summary = w.accounts.refresh_due_accounts(SignedDuration::ZERO, 50).await.unwrap();
+    assert!(summary.reconnect_needed.is_empty());
+    let mails = w.e.services.store().outbox(100).await.unwrap();
+    assert_eq!(mails.iter().filter(|m| m.kind == "account_reconnect_needed").count(), 1);
+}

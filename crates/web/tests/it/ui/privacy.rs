@@ -1,0 +1,236 @@
+//! The privacy centre in the browser: cookies, policy pages, sub-processors, unsubscribe,
+//! export download, account and workspace deletion, the audit log.
+
+use super::{Browser, brand, draft};
+use crate::support::{PASSWORD, TestApp};
+use axum::http::{StatusCode, header};
+use nanopost_domain::role::Role;
+use nanopost_services::privacy::{PRIVACY_POLICY_DATE, PRIVACY_POLICY_VERSION, TERMS_VERSION, tar};
+
+/// Every cookie the app may set without asking. Anything else needs consent first.
+const ESSENTIAL: [&str; 3] = ["np_session", "np_csrf", "np_consent"];
+
+fn cookie_names(page: &super::Page) -> Vec<String> {
+    page.set_cookies().iter().map(|c| c.split('=').next().unwrap_or("").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn promise_cookies_consent_before_optional_only_essential_cookies_and_a_banner() {
+    let app = TestApp::new().await;
+    let team = app.team("cookies").await;
+    let owner = team.user(Role::Owner);
+    let b = brand(&app, owner, team.workspace, "Acme").await;
+    let p = draft(&app, owner, team.workspace, b.id, "hi").await;
+    let w = format!("/w/{}", team.workspace);
+    let public =
+        ["/login", "/signup", "/forgot-password", "/privacy", "/terms", "/privacy/sub-processors", "/privacy/cookies"];
+    let private = [
+        w.clone(),
+        format!("{w}/posts"),
+        format!("{w}/posts/{}", p.id),
+        format!("{w}/brands"),
+        format!("{w}/members"),
+        format!("{w}/audit"),
+        format!("{w}/privacy"),
+        "/privacy/me".to_owned(),
+    ];
+    let mut anon = Browser::new(&app);
+    let mut signed = Browser::signed_in(&app, owner).await;
+    let mut seen = Vec::new();
+    for path in public {
+        let page = anon.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.body.contains("Cookie settings"), "{path}: no cookie banner");
+        seen.extend(cookie_names(&page));
+    }
+    for path in &private {
+        let page = signed.get(path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert!(page.body.contains("Optional cookies are never set without your consent"), "{path}: no banner");
+        seen.extend(cookie_names(&page));
+    }
+    // Signing in sets the session cookie: essential.
+    let mut fresh = Browser::new(&app);
+    fresh.get("/login").await;
+    let login =
+        fresh.submit_public("/login", &[("email", owner.email.as_str()), ("password", PASSWORD), ("next", "/")]).await;
+    seen.extend(cookie_names(&login));
+    assert!(seen.iter().all(|c| ESSENTIAL.contains(&c.as_str())), "a non-essential cookie before consent: {seen:?}");
+    assert!(!seen.iter().any(|c| c == "np_consent"), "the choice cookie appears only once a choice is made");
+
+    // Making the choice records it (time, policy version, source) and remembers it.
+    let page = signed.get("/privacy/cookies").await;
+    assert!(page.body.contains("You have not chosen yet"));
+    let csrf = signed.cookie("np_csrf").unwrap().to_owned();
+    let saved = signed.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "deny")]).await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.set_cookie("np_consent").unwrap().contains(".deny."));
+    assert!(signed.get("/privacy/cookies").await.body.contains("You refused optional cookies."));
+    let records = app.services.consents_of(owner).await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].purpose, "cookies_optional");
+    assert!(!records[0].granted);
+    assert_eq!(records[0].policy_version, PRIVACY_POLICY_VERSION);
+    assert_eq!(records[0].source, "cookie_banner");
+    // Withdrawal is a new record too.
+    signed.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "allow")]).await;
+    signed.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "deny")]).await;
+    let records = app.services.consents_of(owner).await.unwrap();
+    assert_eq!(records.iter().map(|r| r.granted).collect::<Vec<_>>(), vec![false, true, false]);
+}
+
+#[tokio::test]
+async fn the_policy_and_terms_are_served_with_their_version_and_date() {
+    let app = TestApp::new().await;
+    let mut b = Browser::new(&app);
+    let policy = b.get("/privacy").await;
+    assert_eq!(policy.status, StatusCode::OK);
+    assert!(policy.body.contains(PRIVACY_POLICY_VERSION) && policy.body.contains(PRIVACY_POLICY_DATE));
+    for class in ["account", "brand_content", "collected_public_posts", "audience_commenter", "logs"] {
+        assert!(policy.body.contains(class), "no retention rule shown for {class}");
+    }
+    let terms = b.get("/terms").await;
+    assert!(terms.body.contains(TERMS_VERSION) && terms.body.contains("18 or older"));
+}
+
+#[tokio::test]
+async fn promise_sub_processors_listed_from_this_installations_configuration() {
+    let app = TestApp::new().await;
+    let page = Browser::new(&app).get("/privacy/sub-processors").await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The test app runs on the embedded database and has no external integration enabled.
+    assert!(app.services.sub_processors().is_empty());
+    assert!(page.body.contains("id=\"no-sub-processors\""), "{}", page.body);
+}
+
+#[tokio::test]
+async fn promise_marketing_only_with_consent_unsubscribe_link_works_without_signing_in() {
+    let app = TestApp::new().await;
+    let (user, _) = app.user("reader@example.com").await;
+    let mut b = Browser::signed_in(&app, &user).await;
+    let res = b.submit("/privacy/me/marketing", &[("marketing", "yes")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert!(app.services.marketing_consent(&user).await.unwrap());
+    assert!(app.services.send_marketing(&user, "News", "Hello").await.unwrap());
+    let mail = app.services.store().outbox(10).await.unwrap().into_iter().find(|m| m.kind == "marketing").unwrap();
+    let link = app.services.unsubscribe_link(user.id);
+    assert!(mail.body.contains(&link));
+
+    let path = &link[app.public_url.len()..];
+    let tampered = path.replace("sig=", "sig=x");
+    let mut anon = Browser::new(&app);
+    assert_eq!(anon.get(&tampered).await.status, StatusCode::BAD_REQUEST);
+    assert!(app.services.marketing_consent(&user).await.unwrap());
+    let done = anon.get(path).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("You are unsubscribed"));
+    assert!(!app.services.marketing_consent(&user).await.unwrap(), "takes effect at once");
+}
+
+#[tokio::test]
+async fn promise_rights_of_access_and_portability_export_downloads_by_its_owner_only() {
+    let app = TestApp::new().await;
+    let (user, _) = app.user("me@example.com").await;
+    let (other, _) = app.user("other@example.com").await;
+    let mut b = Browser::signed_in(&app, &user).await;
+    assert_eq!(b.submit("/privacy/me/export", &[]).await.status, StatusCode::SEE_OTHER);
+    let page = b.get("/privacy/me").await;
+    let start = page.body.find("/privacy/exports/").expect("a download link");
+    let link = page.body[start..].split('"').next().unwrap().to_owned();
+    let res = b.get(&link).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.headers.get(header::CONTENT_TYPE).unwrap(), "application/x-tar");
+    assert!(res.headers.get(header::CONTENT_DISPOSITION).unwrap().to_str().unwrap().starts_with("attachment"));
+    assert!(res.body.contains("manifest.json") && res.body.contains("me@example.com"));
+    assert!(!res.body.contains("$argon2"));
+    assert_eq!(Browser::signed_in(&app, &other).await.get(&link).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(Browser::new(&app).get(&link).await.status, StatusCode::SEE_OTHER, "signed out: to the login page");
+    let _ = tar::read;
+}
+
+#[tokio::test]
+async fn promise_verified_deletion_within_30_days_from_the_privacy_page() {
+    let app = TestApp::new().await;
+    let (user, ws) = app.user("leaving@example.com").await;
+    let mut b = Browser::signed_in(&app, &user).await;
+    let page = b.get("/privacy/me").await;
+    assert!(page.body.contains("leaving@example.com&#39;s workspace"), "the sole-owned workspace is named");
+    let wrong = b.submit("/privacy/me/delete", &[("password", "not the password")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let session = b.session().to_owned();
+    let done = b.submit("/privacy/me/delete", &[("password", PASSWORD)]).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.set_cookie("np_session").unwrap().contains("Max-Age=0"));
+    assert!(app.services.authenticate_session(&session).await.unwrap().is_none(), "signed out at once");
+    assert!(app.services.store().workspace_deletion(ws).await.unwrap().is_some());
+    app.clock.advance(jiff::SignedDuration::from_hours(24 * 30));
+    app.services.privacy_housekeeping().await.unwrap();
+    assert!(app.services.store().user_by_id(user.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_audit_log_shows_who_did_what_from_where_to_owners_and_admins() {
+    let app = TestApp::new().await;
+    let team = app.team("audit").await;
+    let w = format!("/w/{}", team.workspace);
+    let owner = team.user(Role::Owner);
+    let viewer = team.user(Role::Viewer);
+    let mut b = Browser::signed_in(&app, owner).await;
+    b.extra.push(("user-agent".into(), "AuditTest/1.0".into()));
+    let res = b.submit(&format!("{w}/members/{}/role", viewer.id), &[("role", "reviewer")]).await;
+    assert!(res.status.is_redirection(), "{}", res.body);
+    let page = b.get(&format!("{w}/audit")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("member.role_changed") && page.body.contains("AuditTest/1.0"), "{}", page.body);
+    assert!(page.body.contains("auth.sign_in"), "members' sign-ins are shown");
+    for (role, status) in [(Role::Admin, StatusCode::OK), (Role::Editor, StatusCode::FORBIDDEN)] {
+        let got = Browser::signed_in(&app, team.user(role)).await.get(&format!("{w}/audit")).await;
+        assert_eq!(got.status, status, "{role}");
+    }
+}
+
+#[tokio::test]
+async fn workspace_deletion_needs_the_owner_and_the_name() {
+    let app = TestApp::new().await;
+    let team = app.team("wsdel").await;
+    let w = format!("/w/{}", team.workspace);
+    let owner = team.user(Role::Owner);
+    let name = app.services.workspace(&app.actor(owner, team.workspace).await).await.unwrap().name;
+    let mut admin = Browser::signed_in(&app, team.user(Role::Admin)).await;
+    let refused = admin.submit(&format!("{w}/privacy/delete"), &[("confirm_name", &name)]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let mut b = Browser::signed_in(&app, owner).await;
+    assert_eq!(
+        b.submit(&format!("{w}/privacy/delete"), &[("confirm_name", "nope")]).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(b.submit(&format!("{w}/privacy/export"), &[]).await.status, StatusCode::SEE_OTHER);
+    let ok = b.submit(&format!("{w}/privacy/delete"), &[("confirm_name", &name)]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(b.get(&w).await.status, StatusCode::NOT_FOUND, "closed at once");
+}
+
+#[tokio::test]
+async fn the_audit_log_is_readable_through_the_api_by_owners_only() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let app = TestApp::new().await;
+    let team = app.team("auditapi").await;
+    let owner = team.user(Role::Owner);
+    let actor = app.actor(owner, team.workspace).await;
+    app.services.set_role(&actor, team.user(Role::Viewer).id, Role::Reviewer).await.unwrap();
+    let get = |token: String| {
+        Request::get("/api/v1/audit?limit=2")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let res = app.send(get(app.api_token(owner, team.workspace, &[nanopost_domain::role::Scope::Admin]).await)).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key(header::LINK), "more than two entries: a next page");
+    let body = crate::support::body_text(res).await;
+    assert!(body.contains("api_token.created"), "{body}");
+    let viewer = team.user(Role::Viewer);
+    let res = app.send(get(app.api_token(viewer, team.workspace, &[nanopost_domain::role::Scope::Read]).await)).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+}
