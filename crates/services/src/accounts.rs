@@ -99,8 +99,8 @@ fn service_error(e: VaultError) -> ServiceError {
             ServiceError::Forbidden("this connection was started by someone else")
         }
         VaultError::State(p) => invalid("connection", VaultError::State(p).to_string()),
-        VaultError::Refused(_) => {
-            invalid("connection", "the connection was declined at the network; nothing was connected")
+        VaultError::Refused(why) => {
+            invalid("connection", format!("the connection was declined at the network ({why}); nothing was connected"))
         }
         VaultError::Callback(c) => invalid("connection", c.to_string()),
         VaultError::Platform(p) => match p.class {

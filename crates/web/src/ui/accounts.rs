@@ -200,9 +200,7 @@ pub async fn callback(
         Some("access_denied" | "user_cancelled_authorize" | "user_cancelled_login")
     );
     // Always completed, so the state is spent even when the user declined.
-    let outcome = accounts.complete_connect(&cu.user, &params).await;
-    let chrome = Chrome::for_user(&state, &cu, None).await?;
-    match outcome {
+    match accounts.complete_connect(&cu.user, &params).await {
         Ok(done) => Ok(redirect_msg(
             &format!("/w/{}/brands/{}/accounts", done.workspace_id, done.brand_id),
             "accounts_connected",
@@ -210,7 +208,7 @@ pub async fn callback(
         Err(ServiceError::Invalid(_)) if declined => Ok(render(
             StatusCode::OK,
             &MessagePage {
-                chrome,
+                chrome: Chrome::for_user(&state, &cu, None).await?,
                 title: "Connection cancelled".into(),
                 text: format!(
                     "You did not allow Nanopost to use your {} account, so nothing was connected. You can connect it at any time from a brand's Connected accounts page.",
