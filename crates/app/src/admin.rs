@@ -1,7 +1,7 @@
 //! `nanopost admin …`: operator tasks run against the database directly.
 
 use crate::bootstrap;
-use crate::cli::{BreachReportArgs, CreateUserArgs, RightsRequestsCommand};
+use crate::cli::{BreachReportArgs, CreateUserArgs, RightsRequestsCommand, RotateKeysArgs};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use nanopost_domain::clock::SystemClock;
@@ -147,4 +147,43 @@ async fn run_rights_command(services: &Services, command: &RightsRequestsCommand
         }
     }
     Ok(())
+}
+
+/// `admin rotate-keys`: re-seals every connected account's tokens under the sealing key, in
+/// batches, with the vault's own rotation (the one the platforms tests exercise).
+pub async fn rotate_keys(config: &Config, args: &RotateKeysArgs) -> Result<()> {
+    let data_dir = config.data_dir();
+    bootstrap::prepare_data_dir(&data_dir)?;
+    let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    let store = bootstrap::open_store(config, true).await?;
+    let public_url = config.public_url_for(config.listen_addr());
+    let result = match crate::networks::vault(config, store.clone(), &secret_key, &public_url) {
+        Ok(vault) => reseal_all(&vault, args.batch).await,
+        Err(e) => Err((0, e)),
+    };
+    store.close().await;
+    match result {
+        Ok((moved, key_id)) => {
+            println!("Re-encrypted {moved} connected account(s); every stored token is now sealed with key {key_id}");
+            Ok(())
+        }
+        Err((moved, e)) => {
+            bail!("key rotation stopped after re-encrypting {moved} connected account(s): {e:#}")
+        }
+    }
+}
+
+/// Runs `rotate_keys` until a round moves nothing; the count so far travels with a failure.
+async fn reseal_all(
+    vault: &nanopost_platforms::vault::Vault,
+    batch: u32,
+) -> std::result::Result<(usize, String), (usize, anyhow::Error)> {
+    let mut moved = 0;
+    loop {
+        match vault.rotate_keys(batch, jiff::Timestamp::now()).await {
+            Ok(0) => return Ok((moved, vault.keys().current_key_id().to_owned())),
+            Ok(n) => moved += n,
+            Err(e) => return Err((moved, e.into())),
+        }
+    }
 }

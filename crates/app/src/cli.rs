@@ -112,6 +112,16 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: RightsRequestsCommand,
     },
+    /// Re-encrypt every stored network token under the sealing key (secrets.sealing_key_id);
+    /// afterwards the old keys can be removed from secrets.token_keys.
+    RotateKeys(RotateKeysArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RotateKeysArgs {
+    /// How many accounts to re-encrypt per round.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, Args)]

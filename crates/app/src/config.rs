@@ -8,6 +8,7 @@
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
+use nanopost_ai::AiConfig;
 use nanopost_services::{Argon2Params, LoginLimits, SecretKey, ServiceConfig};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -36,6 +37,8 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "auth",
     "privacy",
     "networks",
+    "secrets",
+    "ai",
 ];
 
 /// Keys whose environment value is always taken as a plain string (never parsed as a number,
@@ -76,6 +79,8 @@ pub struct Config {
     pub auth: Auth,
     pub privacy: Privacy,
     pub networks: Networks,
+    pub secrets: Secrets,
+    pub ai: Ai,
 }
 
 impl Default for Config {
@@ -93,6 +98,8 @@ impl Default for Config {
             auth: Auth::default(),
             privacy: Privacy::default(),
             networks: Networks::default(),
+            secrets: Secrets::default(),
+            ai: Ai::default(),
         }
     }
 }
@@ -373,6 +380,169 @@ impl Networks {
     }
 }
 
+/// The `[ai]` section: `provider = "offline"` (the default) or `"openai_compatible"` with the
+/// endpoint's settings. The shape is the AI crate's own [`AiConfig`]; this wrapper adds the
+/// checks and the comparison the rest of the configuration has. The API key is shown as
+/// `<redacted>` in `Debug` and by `config check`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Ai(pub AiConfig);
+
+/// Keys of `[ai]` whose environment value is text even when it looks like a number.
+const AI_TEXT_KEYS: &[&str] = &[
+    "provider",
+    "name",
+    "base_url",
+    "api_key",
+    "organization",
+    "project",
+    "text_model",
+    "vision_model",
+    "image_model",
+    "image_quality",
+    "structured_output",
+    "token_limit_field",
+];
+
+impl PartialEq for Ai {
+    fn eq(&self, other: &Self) -> bool {
+        fn key(c: &AiConfig) -> Option<&str> {
+            match c {
+                AiConfig::OpenaiCompatible(o) => o.api_key.as_ref().map(|k| k.expose()),
+                AiConfig::Offline => None,
+            }
+        }
+        // Serialising shows every other setting; the key is redacted there, so compare it apart.
+        toml::Value::try_from(&self.0).ok() == toml::Value::try_from(&other.0).ok() && key(&self.0) == key(&other.0)
+    }
+}
+
+impl Ai {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let AiConfig::OpenaiCompatible(c) = &self.0 else { return Ok(()) };
+        check_base_url("ai.base_url", &c.base_url)?;
+        let non_empty = |key: &str, value: &str| {
+            if value.trim().is_empty() { Err(ConfigError::new(key, "must not be empty")) } else { Ok(()) }
+        };
+        non_empty("ai.name", &c.name)?;
+        non_empty("ai.text_model", &c.text_model)?;
+        for (key, value) in [
+            ("ai.vision_model", &c.vision_model),
+            ("ai.image_model", &c.image_model),
+            ("ai.image_quality", &c.image_quality),
+            ("ai.organization", &c.organization),
+            ("ai.project", &c.project),
+        ] {
+            if let Some(v) = value {
+                non_empty(key, v)
+                    .map_err(|e| ConfigError { problem: format!("{}; leave it unset instead", e.problem), ..e })?;
+            }
+        }
+        if c.api_key.as_ref().is_some_and(|k| k.is_empty()) {
+            return Err(ConfigError::new("ai.api_key", "is empty; leave it unset for servers that need no key"));
+        }
+        range("ai.max_output_tokens", c.max_output_tokens, 1, 1_000_000)?;
+        if let Some(t) = c.temperature
+            && !(0.0..=2.0).contains(&t)
+        {
+            return Err(ConfigError::new("ai.temperature", format!("{t} is out of range; it must be between 0 and 2")));
+        }
+        range("ai.connect_timeout_ms", c.connect_timeout_ms, 1, 3_600_000)?;
+        range("ai.request_timeout_ms", c.request_timeout_ms, 1, 3_600_000)?;
+        range("ai.image_timeout_ms", c.image_timeout_ms, 1, 3_600_000)?;
+        range("ai.retry.max_attempts", c.retry.max_attempts, 1, 10)?;
+        range("ai.retry.max_delay_ms", c.retry.max_delay_ms, c.retry.base_delay_ms, 3_600_000)?;
+        Ok(())
+    }
+}
+
+/// Additional key-encryption keys for the tokens of connected accounts, beside the key derived
+/// from the installation secret. Used to rotate: add a key, make it the sealing key, run
+/// `nanopost admin rotate-keys`, then remove the old key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Secrets {
+    /// The key that seals new tokens (and that rotation moves every token to); default: the
+    /// key derived from the installation secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealing_key_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_keys: Vec<TokenKey>,
+}
+
+/// One configured key: an id and either a file holding the key or the key itself (32 bytes as
+/// base64). The file form keeps the key out of the configuration file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenKey {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<SecretText>,
+}
+
+impl Secrets {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.keys().map(|_| ())
+    }
+
+    /// The configured keys, read and checked: ids well-formed and unique, exactly one of
+    /// `key_file` and `key`, 32 bytes of base64, and a sealing key that is among them.
+    pub fn keys(&self) -> Result<Vec<(String, [u8; 32])>, ConfigError> {
+        let mut keys: Vec<(String, [u8; 32])> = Vec::new();
+        for (i, k) in self.token_keys.iter().enumerate() {
+            let at = format!("secrets.token_keys[{i}]");
+            if k.id.is_empty()
+                || k.id.len() > 64
+                || !k.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(ConfigError::new(
+                    format!("{at}.id"),
+                    format!("{:?} must be 1 to 64 letters, digits, '-', '_' or '.'", k.id),
+                ));
+            }
+            if k.id.starts_with("local-") {
+                return Err(ConfigError::new(
+                    format!("{at}.id"),
+                    format!("{:?} must not start with \"local-\" (reserved for the installation key)", k.id),
+                ));
+            }
+            if keys.iter().any(|(id, _)| *id == k.id) {
+                return Err(ConfigError::new(format!("{at}.id"), format!("{:?} is configured twice", k.id)));
+            }
+            let text = match (&k.key_file, &k.key) {
+                (Some(path), None) => std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::new(format!("{at}.key_file"), format!("cannot read {path:?}: {e}")))?,
+                (None, Some(key)) => key.expose().to_owned(),
+                _ => {
+                    return Err(ConfigError::new(at, format!("key {:?} needs exactly one of key_file and key", k.id)));
+                }
+            };
+            let field = if k.key_file.is_some() { "key_file" } else { "key" };
+            let key = nanopost_platforms::custody::parse_key(&text).map_err(|_| {
+                ConfigError::new(
+                    format!("{at}.{field}"),
+                    format!(
+                        "key {:?} must be 32 random bytes written as base64 (e.g. from `openssl rand -base64 32`)",
+                        k.id
+                    ),
+                )
+            })?;
+            keys.push((k.id.clone(), key));
+        }
+        if let Some(id) = &self.sealing_key_id
+            && !keys.iter().any(|(k, _)| k == id)
+        {
+            return Err(ConfigError::new(
+                "secrets.sealing_key_id",
+                format!("{id:?} is not the id of any entry in secrets.token_keys"),
+            ));
+        }
+        Ok(keys)
+    }
+}
+
 /// An id and its secret: both or neither.
 fn pair(
     section: &str,
@@ -568,7 +738,8 @@ pub fn load(
     }
     figment = figment.merge(EnvVars::new(env)).merge(CommandLine(overrides.clone()));
     let config: Config = figment.extract().map_err(|e| describe_figment_error(&figment, e))?;
-    config.validate().map_err(|mut e| {
+    let checked = offline_ai_has_no_other_keys(&figment).and_then(|()| config.validate());
+    checked.map_err(|mut e| {
         if let Some(md) = figment.find_metadata(&e.key) {
             e.origin = origin_of(md, &e.key);
         }
@@ -623,6 +794,8 @@ impl Config {
         range("auth.login_window_minutes", a.login_window_minutes, 1, MAX_LOGIN_WINDOW_MINUTES)?;
         self.privacy.validate()?;
         self.networks.validate()?;
+        self.secrets.validate()?;
+        self.ai.validate()?;
         Ok(())
     }
 
@@ -778,6 +951,22 @@ fn range<T: PartialOrd + fmt::Display + Copy>(key: &str, value: T, min: T, max: 
     Ok(())
 }
 
+/// Serde ignores the other `[ai]` keys when the provider is offline; one set there is a mistake
+/// (most likely a forgotten `provider = "openai_compatible"`).
+fn offline_ai_has_no_other_keys(figment: &Figment) -> Result<(), ConfigError> {
+    let Ok(Value::Dict(_, ai)) = figment.find_value("ai") else { return Ok(()) };
+    if ai.get("provider").and_then(Value::as_str) != Some("offline") {
+        return Ok(());
+    }
+    match ai.keys().find(|k| *k != "provider") {
+        Some(extra) => Err(ConfigError::new(
+            format!("ai.{extra}"),
+            "is set but ai.provider is \"offline\"; set provider = \"openai_compatible\" or remove it",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Turns figment's error (type mismatch, unknown key, …) into one sentence.
 fn describe_figment_error(figment: &Figment, error: figment::Error) -> ConfigError {
     use figment::error::Kind;
@@ -799,10 +988,15 @@ fn describe_figment_error(figment: &Figment, error: figment::Error) -> ConfigErr
             (path.clone(), format!("expected {}, found {actual}", friendly_type(expected)))
         }
         Kind::DuplicateField(field) => (join(field), "is given twice".to_string()),
+        Kind::MissingField(field) => (join(field), "is required in this section".to_string()),
         other => (path.clone(), other.to_string()),
     };
     let key = if key.is_empty() { "configuration".to_string() } else { key };
-    let origin = figment.find_metadata(&key).or(error.metadata.as_ref()).and_then(|md| origin_of(md, &key));
+    let origin = match &error.kind {
+        // The key is missing, so no layer set it.
+        Kind::MissingField(_) => None,
+        _ => figment.find_metadata(&key).or(error.metadata.as_ref()).and_then(|md| origin_of(md, &key)),
+    };
     ConfigError { key, problem, origin }
 }
 
@@ -896,7 +1090,9 @@ impl Provider for EnvVars {
         let mut dict = Dict::new();
         for (path, raw) in &self.vars {
             // Network ids and secrets are text even when they look like numbers.
-            let network_text = path[0] == "networks" && path.last().is_some_and(|k| k != "audited");
+            let network_text = path[0] == "networks" && path.last().is_some_and(|k| k != "audited")
+                || path.last().is_some_and(|k| k == "sealing_key_id")
+                || path[0] == "ai" && path.len() == 2 && AI_TEXT_KEYS.contains(&path[1].as_str());
             let value = if network_text || (path.len() == 1 && STRING_KEYS.contains(&path[0].as_str())) {
                 Value::from(raw.clone())
             } else {
@@ -1189,5 +1385,94 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().starts_with("networks.linkedin.oauth_url:"), "{e}");
+    }
+
+    #[test]
+    fn token_keys_are_read_from_files_or_inline_and_the_sealing_key_must_exist() {
+        let key_file = temp_file("token-key", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n");
+        let text = format!(
+            "[secrets]\nsealing_key_id = \"2027\"\ntoken_keys = [{{ id = \"2027\", key_file = {:?} }}, {{ id = \"old\", key = \"{}\" }}]\n",
+            key_file.display().to_string(),
+            "A".repeat(43)
+        );
+        let c = load(Some(&temp_file("secrets", &text)), env(&[]), &Overrides::default()).unwrap();
+        let keys = c.secrets.keys().unwrap();
+        assert_eq!(keys[0].0, "2027");
+        assert_eq!(keys[0].1[31], 31);
+        assert!(!format!("{c:?}").contains(&"A".repeat(43)));
+        assert!(!c.to_redacted_toml().contains(&"A".repeat(43)));
+        // A numeric-looking id in the environment stays text.
+        let e = load_env(&[("NANOPOST_SECRETS__SEALING_KEY_ID", "2027")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "secrets.sealing_key_id: \"2027\" is not the id of any entry in secrets.token_keys (set in environment variable NANOPOST_SECRETS__SEALING_KEY_ID)"
+        );
+        let bad_id = Secrets {
+            token_keys: vec![TokenKey {
+                id: "local-x".into(),
+                key: Some(SecretText::new("A".repeat(43))),
+                key_file: None,
+            }],
+            sealing_key_id: None,
+        };
+        assert!(bad_id.keys().unwrap_err().problem.contains("reserved"));
+    }
+
+    #[test]
+    fn ai_defaults_to_offline_and_an_endpoint_is_checked_with_its_key_never_shown() {
+        assert!(matches!(load_env(&[]).unwrap().ai.0, AiConfig::Offline));
+        let c = load_env(&[
+            ("NANOPOST_AI__PROVIDER", "openai_compatible"),
+            ("NANOPOST_AI__NAME", "ollama"),
+            ("NANOPOST_AI__BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("NANOPOST_AI__API_KEY", "12345"),
+            ("NANOPOST_AI__TEXT_MODEL", "llama3.2"),
+            ("NANOPOST_AI__MAX_OUTPUT_TOKENS", "500"),
+        ])
+        .unwrap();
+        let AiConfig::OpenaiCompatible(o) = &c.ai.0 else { panic!("{c:?}") };
+        assert_eq!(o.api_key.as_ref().map(|k| k.expose()), Some("12345"), "a numeric key stays text");
+        assert_eq!((o.text_model.as_str(), o.max_output_tokens), ("llama3.2", 500));
+        assert!(!format!("{c:?}").contains("12345"));
+        let shown = c.to_redacted_toml();
+        assert!(!shown.contains("12345") && shown.contains("provider = \"openai_compatible\""), "{shown}");
+        assert!(shown.parse::<toml::Table>().is_ok());
+        // Two configurations differing only in the key are different.
+        let other = load_env(&[("NANOPOST_AI__PROVIDER", "openai_compatible"), ("NANOPOST_AI__API_KEY", "x")]).unwrap();
+        assert_ne!(other.ai, c.ai);
+
+        let with = |extra: &[(&str, &str)]| {
+            let mut vars = vec![("NANOPOST_AI__PROVIDER", "openai_compatible")];
+            vars.extend_from_slice(extra);
+            load_env(&vars).unwrap_err()
+        };
+        let e = with(&[("NANOPOST_AI__BASE_URL", "ftp://x/v1")]);
+        assert!(e.to_string().starts_with("ai.base_url: \"ftp://x/v1\" is not a base URL"), "{e}");
+        assert_eq!(e.origin.as_deref(), Some("environment variable NANOPOST_AI__BASE_URL"));
+        let e = with(&[("NANOPOST_AI__TEXT_MODEL", " ")]);
+        assert_eq!(
+            e.to_string(),
+            "ai.text_model: must not be empty (set in environment variable NANOPOST_AI__TEXT_MODEL)"
+        );
+        let e = with(&[("NANOPOST_AI__IMAGE_MODEL", "")]);
+        assert!(e.to_string().starts_with("ai.image_model: must not be empty; leave it unset instead"), "{e}");
+        let e = with(&[("NANOPOST_AI__API_KEY", "")]);
+        assert!(e.to_string().starts_with("ai.api_key: is empty"), "{e}");
+        let e = with(&[("NANOPOST_AI__TEMPERATURE", "3")]);
+        assert!(e.to_string().starts_with("ai.temperature: 3 is out of range"), "{e}");
+        let e = with(&[("NANOPOST_AI__RETRY__MAX_ATTEMPTS", "0")]);
+        assert!(e.to_string().starts_with("ai.retry.max_attempts: 0 is out of range"), "{e}");
+        let e = load_env(&[("NANOPOST_AI__PROVIDER", "skynet")]).unwrap_err();
+        assert!(e.to_string().contains("offline") && e.to_string().contains("openai_compatible"), "{e}");
+        let e = load_env(&[("NANOPOST_AI__PROVIDER", "offline"), ("NANOPOST_AI__TEXT_MODEL", "x")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "ai.text_model: is set but ai.provider is \"offline\"; set provider = \"openai_compatible\" or remove it (set in environment variable NANOPOST_AI__TEXT_MODEL)"
+        );
+        let e = load_env(&[("NANOPOST_AI__TEXT_MODEL", "x")]).unwrap_err();
+        assert_eq!(e.to_string(), "ai.provider: is required in this section");
+        let path = temp_file("ai-unknown", "[ai]\nprovider = \"openai_compatible\"\ntext_modle = \"x\"\n");
+        let e = load(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("text_modle"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! `nanopost`: the one binary. See `nanopost --help`.
 
 mod admin;
+mod ai;
 mod bootstrap;
 mod cli;
 mod config;
@@ -77,6 +78,7 @@ async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::RightsRequests { command } } => {
             admin::rights_requests(config, &command).await
         }
+        Command::Admin { command: AdminCommand::RotateKeys(args) } => admin::rotate_keys(config, &args).await,
         Command::Config { command: ConfigCommand::Check } => unreachable!("handled before start-up"),
     }
 }

@@ -11,6 +11,7 @@ use nanopost_platforms::linkedin::Linkedin;
 use nanopost_platforms::tiktok::Tiktok;
 use nanopost_platforms::vault::{Networks, Vault};
 use nanopost_services::{Accounts, SecretKey, Services};
+use nanopost_storage::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -66,20 +67,37 @@ pub fn configured(config: &Config, public_url: &str) -> Networks {
     Networks { instagram, linkedin, tiktok }
 }
 
-/// The connected-accounts use cases, with tokens sealed under a key derived from the
-/// installation's secret key.
-pub fn accounts(config: &Config, services: &Services, secret_key: &SecretKey, public_url: &str) -> Accounts {
+/// The token keys: the one derived from the installation secret plus the configured ones, with
+/// the configured sealing key (default: the installation key) sealing new tokens.
+pub fn key_ring(config: &Config, secret_key: &SecretKey) -> anyhow::Result<KeyRing> {
+    let mut ring = KeyRing::from_installation_secret(secret_key.expose());
+    for (id, key) in config.secrets.keys()? {
+        ring = ring.with_key(&id, key).map_err(|e| anyhow::anyhow!("secrets.token_keys: {e}"))?;
+    }
+    if let Some(id) = &config.secrets.sealing_key_id {
+        ring = ring.sealing_with(id).map_err(|e| anyhow::anyhow!("secrets.sealing_key_id: {e}"))?;
+    }
+    Ok(ring)
+}
+
+/// The token vault over the store, with the configured networks and keys.
+pub fn vault(config: &Config, store: Store, secret_key: &SecretKey, public_url: &str) -> anyhow::Result<Vault> {
     // reqwest is built without a default TLS provider: install ring once (a second call is a no-op).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let networks = configured(config, public_url);
-    let secret = secret_key.expose();
-    let vault = Vault::new(
-        services.store().clone(),
-        KeyRing::from_installation_secret(secret),
-        derive_key(secret, "oauth-pkce/v1"),
-        networks,
-    );
-    Accounts::new(services.clone(), Arc::new(vault))
+    let ring = key_ring(config, secret_key)?;
+    Ok(Vault::new(store, ring, derive_key(secret_key.expose(), "oauth-pkce/v1"), networks))
+}
+
+/// The connected-accounts use cases, with tokens sealed under the configured sealing key.
+pub fn accounts(
+    config: &Config,
+    services: &Services,
+    secret_key: &SecretKey,
+    public_url: &str,
+) -> anyhow::Result<Accounts> {
+    let vault = vault(config, services.store().clone(), secret_key, public_url)?;
+    Ok(Accounts::new(services.clone(), Arc::new(vault)))
 }
 
 /// Refreshes tokens due within the hour, every ten minutes, until `shutdown`.

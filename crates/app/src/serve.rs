@@ -30,6 +30,9 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let data_dir = config.data_dir();
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    // Built (and so checked) before anything else starts. No use case generates content yet:
+    // the first one receives this `Arc` (through `Services`), so it stays here until then.
+    let _ai = crate::ai::providers(config)?;
     let store = bootstrap::open_store(config, opts.migrate).await?;
     if !opts.migrate && !store.is_ready().await {
         tracing::warn!("the database is not migrated; /readyz answers 503 until `nanopost migrate` has run");
@@ -59,7 +62,13 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
             anyhow::bail!("cannot start the services: {e}");
         }
     };
-    let accounts = crate::networks::accounts(config, &services, &secret_key, &public_url);
+    let accounts = match crate::networks::accounts(config, &services, &secret_key, &public_url) {
+        Ok(a) => a,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let refresh = opts.workers.then(|| crate::networks::spawn_refresh(accounts.clone(), shutdown.clone()));
     let app = nanopost_web::router_with_accounts(
         services.clone(),
@@ -124,6 +133,7 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
     let data_dir = config.data_dir();
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    let _ai = crate::ai::providers(config)?;
     let store = bootstrap::open_store(config, migrate).await?;
     let public_url = config.public_url_for(config.listen_addr());
     let services = match Services::new(
@@ -144,7 +154,13 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
             return Err(e);
         }
     };
-    let accounts = crate::networks::accounts(config, &services, &secret_key, &public_url);
+    let accounts = match crate::networks::accounts(config, &services, &secret_key, &public_url) {
+        Ok(a) => a,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let refresh = crate::networks::spawn_refresh(accounts, shutdown.clone());
     let handle = worker::spawn(services, queue, shutdown.clone());
     println!("Nanopost worker is running (stop it with Ctrl-C or SIGTERM)");

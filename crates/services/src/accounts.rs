@@ -7,6 +7,7 @@
 
 use crate::Services;
 use crate::actor::Actor;
+use crate::audit::{AuditAction, AuditEvent};
 use crate::auth::outbox_mail;
 use crate::error::{Result, ServiceError};
 use jiff::{SignedDuration, Timestamp};
@@ -20,6 +21,9 @@ use nanopost_platforms::{ErrorClass, Revocation};
 use nanopost_storage::{AccountKind, AccountStatus, ConnectedAccount, ConnectedAccountId, User};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The audit-log target kind of a connected account.
+const CONNECTED_ACCOUNT: &str = "connected_account";
 
 /// A connected account as people see it: who it is and whether it works. No tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,6 +183,14 @@ impl Accounts {
         actor.require(Permission::ManageMembers)?;
         let (workspace_id, brand_id) = (pending.workspace_id, pending.brand_id);
         let saved = self.vault.finish(pending, now).await.map_err(service_error)?;
+        for account in &saved {
+            self.services
+                .audit(
+                    AuditEvent::by(&actor, AuditAction::ConnectedAccountConnected)
+                        .target(CONNECTED_ACCOUNT, account.id),
+                )
+                .await;
+        }
         Ok(Connected { workspace_id, brand_id, accounts: saved.iter().map(AccountView::from).collect() })
     }
 
@@ -194,6 +206,9 @@ impl Accounts {
     pub async fn disconnect(&self, actor: &Actor, id: ConnectedAccountId) -> Result<(AccountView, RevocationOutcome)> {
         actor.require(Permission::ManageMembers)?;
         let (deleted, revocation) = self.vault.disconnect(actor.workspace_id, id).await.map_err(service_error)?;
+        self.services
+            .audit(AuditEvent::by(actor, AuditAction::ConnectedAccountDisconnected).target(CONNECTED_ACCOUNT, id))
+            .await;
         let outcome = match revocation {
             Ok(Revocation::Revoked) => RevocationOutcome::Revoked,
             Ok(Revocation::NotOffered) => RevocationOutcome::NotNeeded,
@@ -231,6 +246,12 @@ impl Accounts {
     ) -> Result<()> {
         let store = self.services.store();
         let Some(account) = store.connected_account(ws, id).await? else { return Ok(()) };
+        self.services
+            .audit(
+                AuditEvent::in_workspace(ws, AuditAction::ConnectedAccountReconnectNeeded)
+                    .target(CONNECTED_ACCOUNT, id),
+            )
+            .await;
         let brand = store.brand(ws, account.brand_id).await?.map(|b| b.profile.name).unwrap_or_default();
         let subject = format!("Reconnect {} for {brand}", account.network.label());
         let body = format!(

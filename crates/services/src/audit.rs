@@ -61,6 +61,9 @@ pub enum AuditAction {
     AccountDeletionRequested,
     WorkspaceDeletionRequested,
     MarketingConsentChanged,
+    ConnectedAccountConnected,
+    ConnectedAccountDisconnected,
+    ConnectedAccountReconnectNeeded,
 }
 
 impl AuditAction {
@@ -83,6 +86,9 @@ impl AuditAction {
             AuditAction::AccountDeletionRequested => "privacy.account_deletion_requested",
             AuditAction::WorkspaceDeletionRequested => "privacy.workspace_deletion_requested",
             AuditAction::MarketingConsentChanged => "privacy.marketing_consent_changed",
+            AuditAction::ConnectedAccountConnected => "connected_account.connected",
+            AuditAction::ConnectedAccountDisconnected => "connected_account.disconnected",
+            AuditAction::ConnectedAccountReconnectNeeded => "connected_account.reconnect_needed",
         }
     }
 }
@@ -117,6 +123,11 @@ impl AuditEvent {
     /// Something that happened to an account without its holder (a failed sign-in).
     pub fn about(user: Option<UserId>, action: AuditAction) -> Self {
         Self { action, workspace_id: None, actor_id: None, subject_id: user, target: None }
+    }
+
+    /// Something that happened in a workspace without a person doing it (a background job).
+    pub fn in_workspace(workspace: WorkspaceId, action: AuditAction) -> Self {
+        Self { action, workspace_id: Some(workspace), actor_id: None, subject_id: None, target: None }
     }
 
     /// What was acted on: `kind:id`.

@@ -11,4 +11,5 @@ mod config;
 mod demo;
 mod harness;
 mod postgres;
+mod rotate_keys;
 mod serve;

@@ -87,6 +87,12 @@ impl World {
         .unwrap();
         self.accounts.complete_connect(&who.0, &params(&location)).await
     }
+
+    /// The workspace's audit log, oldest first: (action, target, actor).
+    async fn audit(&self) -> Vec<(String, Option<String>, Option<nanopost_domain::ids::UserId>)> {
+        let page = self.e.services.audit_log(&self.owner.1, nanopost_storage::PageRequest::first(100)).await.unwrap();
+        page.items.into_iter().rev().map(|a| (a.action, a.target, a.actor_id)).collect()
+    }
 }
 
 #[tokio::test]
@@ -177,6 +183,18 @@ async fn disconnect_deletes_the_tokens_and_revokes_them_at_the_network() {
     assert!(w.e.services.store().connected_account(w.owner.1.workspace_id, id).await.unwrap().is_none());
     assert!(!w.tt.token_is_valid(access.expose()));
     assert!(matches!(w.accounts.disconnect(&w.owner.1, id).await, Err(ServiceError::NotFound)));
+
+    // Both are in the audit log, by the owner, naming the account; the refused retry is not.
+    let target = Some(format!("connected_account:{id}"));
+    let by = Some(w.owner.0.id);
+    let log: Vec<_> = w.audit().await.into_iter().filter(|(a, ..)| a.starts_with("connected_account.")).collect();
+    assert_eq!(
+        log,
+        [
+            ("connected_account.connected".to_string(), target.clone(), by),
+            ("connected_account.disconnected".to_string(), target, by)
+        ]
+    );
 }
 
 #[tokio::test]
@@ -206,6 +224,11 @@ async fn a_failed_refresh_marks_reconnect_needed_and_mails_the_owners_once() {
     w.e.clock.advance(SignedDuration::from_mins(95));
     let summary = w.accounts.refresh_due_accounts(SignedDuration::ZERO, 50).await.unwrap();
     assert!(summary.reconnect_needed.is_empty());
+    // Recorded once, by no person (the refresh job did it).
+    let log = w.audit().await;
+    let needed: Vec<_> = log.iter().filter(|(a, ..)| a == "connected_account.reconnect_needed").collect();
+    assert_eq!(needed.len(), 1, "{log:?}");
+    assert_eq!((needed[0].1.clone(), needed[0].2), (Some(format!("connected_account:{id}")), None));
     let mails = w.e.services.store().outbox(100).await.unwrap();
     assert_eq!(mails.iter().filter(|m| m.kind == "account_reconnect_needed").count(), 1);
 }
