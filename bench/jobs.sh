@@ -5,6 +5,7 @@
 #
 #   bench/jobs.sh                     # RUNS=3, every backend
 #   RUNS=5 BACKENDS=sqlite,redis bench/jobs.sh
+#   NANOPOST_BENCH_FIGURES=lateness bench/jobs.sh   # only one kind of figure (throughput | lateness)
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; NANOPOST_TEST_PG_URL overrides)
 # and Redis on 127.0.0.1:6379 (NANOPOST_TEST_REDIS_URL overrides). Each run uses a fresh

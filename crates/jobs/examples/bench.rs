@@ -7,6 +7,7 @@
 //! PostgreSQL: NANOPOST_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a
 //! fresh database per run). Redis: NANOPOST_TEST_REDIS_URL (default redis://127.0.0.1:6379/;
 //! a fresh key prefix per run). SQLite: a temporary file.
+//! NANOPOST_BENCH_FIGURES (default `throughput,lateness`) limits which figures are measured.
 //!
 //! - throughput: 20,000 pre-enqueued no-op jobs run to completion by one runtime, "one
 //!   transaction per step" (claim 1, complete 1, 16 workers) and "batched" (claims of up to
@@ -229,12 +230,21 @@ async fn main() {
     for &b in &backends {
         let mut step = Vec::new();
         let mut batch = Vec::new();
+        let figures = std::env::var("NANOPOST_BENCH_FIGURES").unwrap_or_else(|_| "throughput,lateness".into());
         for _ in 0..runs {
+            if !figures.contains("throughput") {
+                break;
+            }
             step.push(throughput(b, step_config()).await);
             batch.push(throughput(b, batch_config()).await);
         }
-        println!("| {} | no-op jobs/s, one transaction per step | {} |", b.name(), summary(&step, 0));
-        println!("| {} | no-op jobs/s, batched | {} |", b.name(), summary(&batch, 0));
+        if !step.is_empty() {
+            println!("| {} | no-op jobs/s, one transaction per step | {} |", b.name(), summary(&step, 0));
+            println!("| {} | no-op jobs/s, batched | {} |", b.name(), summary(&batch, 0));
+        }
+        if !figures.contains("lateness") {
+            continue;
+        }
 
         let mut steady: [Vec<f64>; 4] = Default::default();
         let mut burst: [Vec<f64>; 4] = Default::default();

@@ -61,6 +61,9 @@ impl Open for sqlx::Sqlite {
         } else {
             SqlitePoolOptions::new().max_connections(8)
         };
+        // A local file cannot drop a connection under us: skip the per-acquire ping (a round
+        // trip to the connection's worker thread, as dear as a small statement).
+        let pool = pool.test_before_acquire(false);
         Ok(pool.connect_with(options).await?)
     }
 }
@@ -73,7 +76,15 @@ impl Open for sqlx::Postgres {
         // One direct connection first: an unreachable or misconfigured server then fails at
         // once with its real reason, instead of a pool timeout ten seconds later.
         PgConnection::connect_with(&options).await?.close().await?;
-        Ok(PgPoolOptions::new().max_connections(10).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?)
+        // No ping before each acquire: it doubled the round trips of short statements (job
+        // claims and completions). A connection the server dropped fails its next statement
+        // and is discarded by the pool; callers already treat that as a transient error.
+        Ok(PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?)
     }
 }
 

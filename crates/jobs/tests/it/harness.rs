@@ -15,6 +15,8 @@ pub struct TestQueue {
     pub queue: AnyQueue,
     /// The SQL store, when the queue lives in one.
     pub store: Option<Store>,
+    /// Where the queue lives: the database URL, or the Redis URL and key prefix.
+    location: (String, Option<String>),
     cleanup: Cleanup,
 }
 
@@ -28,7 +30,12 @@ pub async fn sqlite() -> TestQueue {
     let path = std::env::temp_dir().join(format!("nanopost-jobs-test-{}.db", Uuid::new_v4().simple()));
     let url = format!("sqlite://{}", path.display());
     let store = Store::connect(&url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
-    TestQueue { queue: AnyQueue::Sql(SqlQueue::new(store.clone())), store: Some(store), cleanup: Cleanup::File(path) }
+    TestQueue {
+        queue: AnyQueue::Sql(SqlQueue::new(store.clone())),
+        store: Some(store),
+        location: (url, None),
+        cleanup: Cleanup::File(path),
+    }
 }
 
 pub fn pg_admin_url() -> String {
@@ -52,6 +59,7 @@ pub async fn postgres() -> TestQueue {
     TestQueue {
         queue: AnyQueue::Sql(SqlQueue::new(store.clone())),
         store: Some(store),
+        location: (url, None),
         cleanup: Cleanup::Postgres { admin_url, name },
     }
 }
@@ -64,7 +72,12 @@ pub async fn redis() -> TestQueue {
             "Redis is required by the job tests but {url} is unreachable ({e}); start it or set NANOPOST_TEST_REDIS_URL"
         )
     });
-    TestQueue { queue: AnyQueue::Redis(q.clone()), store: None, cleanup: Cleanup::Redis(q) }
+    TestQueue {
+        queue: AnyQueue::Redis(q.clone()),
+        store: None,
+        location: (url, Some(prefix)),
+        cleanup: Cleanup::Redis(q),
+    }
 }
 
 /// `postgres://u@h:p/db?x=y` with `db` replaced by `name`.
@@ -84,6 +97,15 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 impl TestQueue {
+    /// The same queue through connections of its own (as another process would see it); the
+    /// caller closes it before the test ends.
+    pub async fn another_client(&self) -> AnyQueue {
+        match &self.location {
+            (url, None) => AnyQueue::Sql(SqlQueue::new(Store::connect(url).await.expect("a second store"))),
+            (url, Some(prefix)) => AnyQueue::Redis(RedisQueue::connect(url, prefix).await.expect("a second client")),
+        }
+    }
+
     async fn finish(self) {
         if let Some(store) = &self.store {
             store.close().await;

@@ -25,6 +25,33 @@ crate::on_every_backend!(
     posts_at_nine_in_berlin_run_at_the_right_instant_across_dst,
 );
 
+/// Another client's enqueue (PostgreSQL NOTIFY, Redis pub/sub; on SQLite the in-process
+/// channel of the same file) wakes a scheduler that would otherwise poll only every 30 s.
+mod wakes_on_another_client_s_enqueue {
+    use crate::harness;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let tq = harness::sqlite().await;
+        let other = tq.another_client().await;
+        harness::run(tq, |q, _| super::another_client_s_enqueue_wakes_the_scheduler(q, other)).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let tq = harness::postgres().await;
+        let other = tq.another_client().await;
+        harness::run(tq, |q, _| super::another_client_s_enqueue_wakes_the_scheduler(q, other)).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redis() {
+        let tq = harness::redis().await;
+        let other = tq.another_client().await;
+        harness::run(tq, |q, _| super::another_client_s_enqueue_wakes_the_scheduler(q, other)).await
+    }
+}
+
 /// A runtime that re-reads the (manual) clock every few milliseconds.
 fn fast_config() -> RuntimeConfig {
     RuntimeConfig {
@@ -158,6 +185,37 @@ async fn enqueue_wakes_the_sleeping_scheduler(q: AnyQueue) {
     assert!(late >= SignedDuration::ZERO, "never early: {late:?}");
     assert!(late < SignedDuration::from_millis(300), "slept until it was due: {late:?}");
     stop(runtime).await;
+}
+
+/// Several times in a row (a wake-up that fires once and never again fails the second round),
+/// each job enqueued for "now" through `other` starts well within the 30 s poll.
+async fn another_client_s_enqueue_wakes_the_scheduler(q: AnyQueue, other: AnyQueue) {
+    let started: Arc<Mutex<Vec<Timestamp>>> = Arc::default();
+    let seen = started.clone();
+    let handlers = Handlers::new().on("ping", move |_ctx| {
+        seen.lock().unwrap().push(SystemClock.now());
+        async { Ok(vec![]) }
+    });
+    let config = RuntimeConfig {
+        poll_min: Duration::from_secs(30),
+        poll_max: Duration::from_secs(30),
+        reap_every: Duration::from_secs(30),
+        ..fast_config()
+    };
+    let runtime = start(&q, handlers, config, Arc::new(SystemClock));
+    for round in 1..=3 {
+        // Idle long enough that the scheduler is in its long sleep.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let enqueued = SystemClock.now();
+        other.enqueue(&NewJob::new("ping", json!({"round": round}), enqueued)).await.unwrap();
+        eventually(5, "the job to start", || async { started.lock().unwrap().len() == round }).await;
+        let delay = started.lock().unwrap()[round - 1].duration_since(enqueued);
+        assert!(delay < SignedDuration::from_millis(500), "round {round}: started {delay:?} after its enqueue");
+    }
+    stop(runtime).await;
+    if let AnyQueue::Sql(sql) = &other {
+        sql.store().close().await;
+    }
 }
 
 async fn many_workers_run_each_job_once(q: AnyQueue) {
