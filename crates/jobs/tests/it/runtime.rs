@@ -176,14 +176,16 @@ async fn enqueue_wakes_the_sleeping_scheduler(q: AnyQueue) {
     q.enqueue(&NewJob::new("ping", json!({"name": "now"}), now)).await.unwrap();
     let later_due = now + ms(400);
     q.enqueue(&NewJob::new("ping", json!({"name": "later"}), now).due_at(later_due)).await.unwrap();
-    eventually(5, "both jobs to run", || async { ran.lock().unwrap().len() == 2 }).await;
+    eventually(10, "both jobs to run", || async { ran.lock().unwrap().len() == 2 }).await;
     let ran = ran.lock().unwrap().clone();
     assert_eq!(ran[0].0, "now");
-    assert!(ran[0].1.duration_since(now) < SignedDuration::from_millis(300), "woken by the enqueue: {ran:?}");
+    // Bounds are a tenth of the poll interval: generous for a loaded 2-core CI machine, yet only
+    // a wake-up (not a poll) can meet them.
+    assert!(ran[0].1.duration_since(now) < SignedDuration::from_secs(3), "woken by the enqueue: {ran:?}");
     assert_eq!(ran[1].0, "later");
     let late = ran[1].1.duration_since(later_due);
     assert!(late >= SignedDuration::ZERO, "never early: {late:?}");
-    assert!(late < SignedDuration::from_millis(300), "slept until it was due: {late:?}");
+    assert!(late < SignedDuration::from_secs(3), "slept until it was due: {late:?}");
     stop(runtime).await;
 }
 
@@ -208,9 +210,9 @@ async fn another_client_s_enqueue_wakes_the_scheduler(q: AnyQueue, other: AnyQue
         tokio::time::sleep(Duration::from_millis(300)).await;
         let enqueued = SystemClock.now();
         other.enqueue(&NewJob::new("ping", json!({"round": round}), enqueued)).await.unwrap();
-        eventually(5, "the job to start", || async { started.lock().unwrap().len() == round }).await;
+        eventually(10, "the job to start", || async { started.lock().unwrap().len() == round }).await;
         let delay = started.lock().unwrap()[round - 1].duration_since(enqueued);
-        assert!(delay < SignedDuration::from_millis(500), "round {round}: started {delay:?} after its enqueue");
+        assert!(delay < SignedDuration::from_secs(3), "round {round}: started {delay:?} after its enqueue");
     }
     stop(runtime).await;
     if let AnyQueue::Sql(sql) = &other {
