@@ -447,44 +447,41 @@ pub struct VersionForm {
 }
 
 pub async fn submit(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<VersionForm>) -> PageResult {
-    let id: PostId = ctx.id("id")?;
-    let version = match parse_version(&form.data.version) {
-        Ok(v) => v,
-        Err(errors) => {
-            return editor_page(
-                &state,
-                ctx,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Rerender { errors, ..Default::default() },
-            )
-            .await;
-        }
-    };
-    match state.services.submit_post(&ctx.actor, id, version).await {
-        Ok(_) => done(&ctx, id, "post_submitted"),
-        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
-    }
+    let services = state.services.clone();
+    versioned_action(&state, ctx, &form.data.version, "post_submitted", async |actor, id, version| {
+        services.submit_post(actor, id, version).await
+    })
+    .await
 }
 
 pub async fn archive(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<VersionForm>) -> PageResult {
+    let services = state.services.clone();
+    versioned_action(&state, ctx, &form.data.version, "post_archived", async |actor, id, version| {
+        services.archive_post(actor, id, version).await
+    })
+    .await
+}
+
+/// An action whose form carries only the version the editor saw (submit, archive): a bad
+/// version re-renders the editor, a refusal shows why, success goes back with `flash`.
+async fn versioned_action(
+    state: &AppState,
+    ctx: WsCtx,
+    raw_version: &str,
+    flash: &str,
+    act: impl AsyncFnOnce(&nanopost_services::Actor, PostId, i64) -> Result<Post, nanopost_services::ServiceError>,
+) -> PageResult {
     let id: PostId = ctx.id("id")?;
-    let version = match parse_version(&form.data.version) {
+    let version = match parse_version(raw_version) {
         Ok(v) => v,
         Err(errors) => {
-            return editor_page(
-                &state,
-                ctx,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Rerender { errors, ..Default::default() },
-            )
-            .await;
+            let rerender = Rerender { errors, ..Default::default() };
+            return editor_page(state, ctx, id, StatusCode::UNPROCESSABLE_ENTITY, rerender).await;
         }
     };
-    match state.services.archive_post(&ctx.actor, id, version).await {
-        Ok(_) => done(&ctx, id, "post_archived"),
-        Err(e) => refused(&state, ctx, id, e, Rerender::default()).await,
+    match act(&ctx.actor, id, version).await {
+        Ok(_) => done(&ctx, id, flash),
+        Err(e) => refused(state, ctx, id, e, Rerender::default()).await,
     }
 }
 
