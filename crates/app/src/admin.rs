@@ -1,7 +1,7 @@
 //! `nanopost admin …`: operator tasks run against the database directly.
 
 use crate::bootstrap;
-use crate::cli::{BreachReportArgs, CreateUserArgs, RightsRequestsCommand, RotateKeysArgs};
+use crate::cli::{BreachReportArgs, CreateUserArgs, MigrateMediaArgs, RightsRequestsCommand, RotateKeysArgs};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use nanopost_domain::clock::SystemClock;
@@ -186,4 +186,9 @@ async fn reseal_all(
             Err(e) => return Err((moved, e.into())),
         }
     }
+}
+
+/// `admin migrate-media`: disk to S3, each copy checked by its digest (see `migrate_media`).
+pub async fn migrate_media(config: &Config, args: &MigrateMediaArgs) -> Result<()> {
+    crate::migrate_media::run(config, args).await
 }

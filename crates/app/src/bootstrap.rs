@@ -101,6 +101,14 @@ fn create_secret_key(path: &Path) -> Result<SecretKey> {
     }
 }
 
+/// Checks that the configured media store can be used (the directory is writable, or the
+/// bucket answers), so a wrong setting stops the start with a sentence, not the first upload.
+pub async fn check_media(config: &Config) -> Result<()> {
+    crate::config::media::check_store(&config.media, &config.data_dir()).await.map_err(anyhow::Error::msg)?;
+    tracing::info!(store = ?config.media.store, "media store ready");
+    Ok(())
+}
+
 /// Opens the configured database (creating the data directory for the embedded default) and
 /// applies the embedded migrations unless `migrate` is false.
 pub async fn open_store(config: &Config, migrate: bool) -> Result<Store> {

@@ -1,6 +1,6 @@
 //! The command line. `nanopost` alone means `nanopost serve`.
 
-use crate::config::{LogFormat, Overrides, Workers};
+use crate::config::{LogFormat, Overrides, WorkersOverride};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -115,6 +115,17 @@ pub enum AdminCommand {
     /// Re-encrypt every stored network token under the sealing key (secrets.sealing_key_id);
     /// afterwards the old keys can be removed from secrets.token_keys.
     RotateKeys(RotateKeysArgs),
+    /// Copy every media file from the disk store to the bucket of [media.s3], checking each
+    /// copy's SHA-256 by reading it back. Safe to run again: files already there with the right
+    /// digest are skipped. Afterwards set media.store = "s3".
+    MigrateMedia(MigrateMediaArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MigrateMediaArgs {
+    /// How many media rows to read per round.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000))]
+    pub batch: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -199,7 +210,7 @@ impl Cli {
             public_url: g.public_url.clone(),
             log: g.log.clone(),
             log_format: g.log_format,
-            workers: no_workers.then_some(Workers { enabled: false }),
+            workers: no_workers.then_some(WorkersOverride { enabled: false }),
         }
     }
 }
@@ -222,7 +233,7 @@ mod tests {
         let cli = Cli::try_parse_from(["nanopost", "serve", "--no-workers", "--data-dir", "/x"]).unwrap();
         let o = cli.overrides();
         assert_eq!(o.data_dir.as_deref(), Some("/x"));
-        assert_eq!(o.workers, Some(Workers { enabled: false }));
+        assert_eq!(o.workers, Some(WorkersOverride { enabled: false }));
     }
 
     #[test]

@@ -15,6 +15,15 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+pub mod media;
+pub use media::Media;
+mod publishing;
+pub use publishing::Publishing;
+mod telegram;
+pub use telegram::{Telegram, TelegramMode};
+mod email;
+pub use email::Email;
+
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "NANOPOST_";
 
@@ -39,6 +48,10 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "networks",
     "secrets",
     "ai",
+    "publishing",
+    "media",
+    "telegram",
+    "email",
 ];
 
 /// Keys whose environment value is always taken as a plain string (never parsed as a number,
@@ -81,6 +94,10 @@ pub struct Config {
     pub networks: Networks,
     pub secrets: Secrets,
     pub ai: Ai,
+    pub publishing: Publishing,
+    pub media: Media,
+    pub telegram: Telegram,
+    pub email: Email,
 }
 
 impl Default for Config {
@@ -100,6 +117,10 @@ impl Default for Config {
             networks: Networks::default(),
             secrets: Secrets::default(),
             ai: Ai::default(),
+            publishing: Publishing::default(),
+            media: Media::default(),
+            telegram: Telegram::default(),
+            email: Email::default(),
         }
     }
 }
@@ -119,11 +140,42 @@ pub enum LogFormat {
 pub struct Workers {
     /// Run the background workers inside `serve`.
     pub enabled: bool,
+    /// Jobs one process runs at once.
+    pub concurrency: u32,
+    /// How long a claimed job stays with its worker without a heartbeat: after a crash, its
+    /// jobs run again elsewhere this long after the last heartbeat.
+    pub job_lease_secs: u32,
 }
 
 impl Default for Workers {
     fn default() -> Self {
-        Self { enabled: true }
+        let d = nanopost_jobs::RuntimeConfig::default();
+        Self {
+            enabled: true,
+            concurrency: u32::try_from(d.concurrency).unwrap_or(16),
+            job_lease_secs: u32::try_from(d.lease.as_secs()).unwrap_or(60),
+        }
+    }
+}
+
+impl Workers {
+    fn validate(&self) -> Result<(), ConfigError> {
+        range("workers.concurrency", self.concurrency, 1, 1024)?;
+        range("workers.job_lease_secs", self.job_lease_secs, 2, 3600)?;
+        Ok(())
+    }
+
+    /// The job runtime's settings: heartbeats at a third of the lease, expired leases looked
+    /// for at half of it.
+    pub fn runtime(&self) -> nanopost_jobs::RuntimeConfig {
+        let lease = std::time::Duration::from_secs(u64::from(self.job_lease_secs));
+        nanopost_jobs::RuntimeConfig {
+            concurrency: self.concurrency as usize,
+            lease,
+            heartbeat_every: lease / 3,
+            reap_every: (lease / 2).min(std::time::Duration::from_secs(15)),
+            ..nanopost_jobs::RuntimeConfig::default()
+        }
     }
 }
 
@@ -694,7 +746,13 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<LogFormat>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workers: Option<Workers>,
+    pub workers: Option<WorkersOverride>,
+}
+
+/// The one worker setting a flag sets (`serve --no-workers`); the others keep their values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct WorkersOverride {
+    pub enabled: bool,
 }
 
 /// A configuration problem, as one sentence: the key, what is wrong, and where the value came
@@ -792,10 +850,15 @@ impl Config {
         range("auth.login_max_failures_per_account", a.login_max_failures_per_account, 1, MAX_FAILURES_PER_ACCOUNT)?;
         range("auth.login_max_failures_per_ip", a.login_max_failures_per_ip, 1, MAX_FAILURES_PER_IP)?;
         range("auth.login_window_minutes", a.login_window_minutes, 1, MAX_LOGIN_WINDOW_MINUTES)?;
+        self.workers.validate()?;
         self.privacy.validate()?;
+        self.publishing.validate()?;
+        self.media.validate()?;
         self.networks.validate()?;
         self.secrets.validate()?;
         self.ai.validate()?;
+        self.telegram.validate(self.public_url.as_deref())?;
+        self.email.validate()?;
         Ok(())
     }
 
@@ -854,6 +917,12 @@ impl Config {
             },
             secret_key,
             privacy: self.privacy.service_config(),
+            publishing: self.publishing.service_config(),
+            media: self.media.service_settings(&self.data_dir()),
+            email: self
+                .email
+                .mailer()
+                .map(|mailer| nanopost_services::EmailDelivery { mailer, policy: self.email.delivery_policy() }),
         }
     }
 
@@ -1092,7 +1161,14 @@ impl Provider for EnvVars {
             // Network ids and secrets are text even when they look like numbers.
             let network_text = path[0] == "networks" && path.last().is_some_and(|k| k != "audited")
                 || path.last().is_some_and(|k| k == "sealing_key_id")
-                || path[0] == "ai" && path.len() == 2 && AI_TEXT_KEYS.contains(&path[1].as_str());
+                || path[0] == "ai" && path.len() == 2 && AI_TEXT_KEYS.contains(&path[1].as_str())
+                || path[0] == "telegram" && path.len() == 2 && telegram::TEXT_KEYS.contains(&path[1].as_str())
+                || path[0] == "media"
+                    && path.len() == 3
+                    && path[1] == "s3"
+                    && media::S3_TEXT_KEYS.contains(&path[2].as_str())
+                || path[0] == "media" && path.len() == 2 && path[1] == "dir"
+                || path[0] == "email" && email::is_text_key(path);
             let value = if network_text || (path.len() == 1 && STRING_KEYS.contains(&path[0].as_str())) {
                 Value::from(raw.clone())
             } else {
@@ -1474,5 +1550,20 @@ mod tests {
         let path = temp_file("ai-unknown", "[ai]\nprovider = \"openai_compatible\"\ntext_modle = \"x\"\n");
         let e = load(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
         assert!(e.to_string().contains("text_modle"), "{e}");
+    }
+
+    #[test]
+    fn no_workers_flag_keeps_the_other_worker_settings_and_bad_ones_are_named() {
+        let path = temp_file("workers", "[workers]\nconcurrency = 4\njob_lease_secs = 5\n");
+        let overrides = Overrides { workers: Some(WorkersOverride { enabled: false }), ..Default::default() };
+        let c = load(Some(&path), env(&[]), &overrides).unwrap();
+        assert_eq!((c.workers.enabled, c.workers.concurrency, c.workers.job_lease_secs), (false, 4, 5));
+        let r = c.workers.runtime();
+        assert_eq!((r.concurrency, r.lease.as_secs(), r.heartbeat_every.as_millis()), (4, 5, 1666));
+        let e = load(None, env(&[("NANOPOST_WORKERS__JOB_LEASE_SECS", "1")]), &Overrides::default()).unwrap_err();
+        assert_eq!(e.key, "workers.job_lease_secs");
+        let e = load(None, env(&[("NANOPOST_PUBLISHING__LATE_TOLERANCE_MINUTES", "99999")]), &Overrides::default())
+            .unwrap_err();
+        assert_eq!(e.key, "publishing.late_tolerance_minutes");
     }
 }

@@ -65,7 +65,22 @@ pub fn demo_config(config: &Config, args: &DemoArgs, ep: &FakeEndpoints) -> Conf
         demo.database_url = None;
     }
     demo.networks = networks_for(ep);
+    demo.telegram = telegram_for(ep);
     demo
+}
+
+/// The Telegram review bot against the fake Bot API, by long polling (no public URL needed).
+pub fn telegram_for(ep: &FakeEndpoints) -> crate::config::Telegram {
+    crate::config::Telegram {
+        bot_token: Some(SecretText::new(ep.telegram_bot_token.clone())),
+        mode: crate::config::TelegramMode::Polling,
+        webhook_secret: None,
+        api_base_url: ep.telegram_base_url.clone(),
+        bot_username: Some(ep.telegram_bot_username.clone()),
+        // Short polls: the demo stops quickly on Ctrl-C.
+        poll_timeout_seconds: 5,
+        ..Default::default()
+    }
 }
 
 /// Creates the demo user (e-mail verified), their workspace and a brand. `None` when the user
@@ -115,10 +130,14 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
     let config = demo_config(config, args, &ep);
     let password = demo_password();
     let seeded = seed(&config, &password).await?;
-    println!("Nanopost demo: Instagram, LinkedIn and TikTok are local fakes; nothing leaves this machine.");
+    println!("Nanopost demo: Instagram, LinkedIn, TikTok and Telegram are local fakes; nothing leaves this machine.");
     println!("  Instagram fake: {}  (Facebook: {})", ep.instagram_base_url, ep.facebook_base_url);
     println!("  LinkedIn fake:  {}", ep.linkedin_base_url);
     println!("  TikTok fake:    {}", ep.tiktok_base_url);
+    println!(
+        "  Telegram fake:  {}  (chat with @{} there as a reviewer)",
+        ep.telegram_base_url, ep.telegram_bot_username
+    );
     println!("  Data directory: {}", config.data_dir().display());
     match seeded {
         Some(()) => {

@@ -6,9 +6,12 @@ mod bootstrap;
 mod cli;
 mod config;
 mod demo;
+mod email;
+mod migrate_media;
 mod networks;
 mod serve;
 mod shutdown;
+mod telegram;
 mod worker;
 
 use clap::Parser;
@@ -79,6 +82,7 @@ async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
             admin::rights_requests(config, &command).await
         }
         Command::Admin { command: AdminCommand::RotateKeys(args) } => admin::rotate_keys(config, &args).await,
+        Command::Admin { command: AdminCommand::MigrateMedia(args) } => admin::migrate_media(config, &args).await,
         Command::Config { command: ConfigCommand::Check } => unreachable!("handled before start-up"),
     }
 }

@@ -7,6 +7,7 @@ use crate::worker;
 use anyhow::{Context, Result};
 use nanopost_domain::clock::SystemClock;
 use nanopost_services::Services;
+use nanopost_services::publishing::Publishing;
 use nanopost_web::WebConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let data_dir = config.data_dir();
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    bootstrap::check_media(config).await?;
     // Built (and so checked) before anything else starts. No use case generates content yet:
     // the first one receives this `Arc` (through `Services`), so it stays here until then.
     let _ai = crate::ai::providers(config)?;
@@ -51,12 +53,20 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let bound = listener.local_addr().context("cannot read the listening address")?;
     let public_url = config.public_url_for(bound);
 
+    // Opened even without in-process workers: requests enqueue jobs (a scheduled post's).
+    let queue = match worker::open_queue(config, &store).await {
+        Ok(q) => q,
+        Err(e) => {
+            store.close().await;
+            return Err(e);
+        }
+    };
     let services = match Services::new(
         store.clone(),
         Arc::new(SystemClock),
         config.service_config(&public_url, secret_key.clone()),
     ) {
-        Ok(s) => s,
+        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()), config),
         Err(e) => {
             store.close().await;
             anyhow::bail!("cannot start the services: {e}");
@@ -69,7 +79,12 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
             return Err(e);
         }
     };
+    let publishing = Publishing::new(&accounts);
     let refresh = opts.workers.then(|| crate::networks::spawn_refresh(accounts.clone(), shutdown.clone()));
+    // Telegram: the webhook is registered by the process serving it; polling runs with the workers.
+    let telegram = (opts.workers || config.telegram.mode == crate::config::TelegramMode::Webhook)
+        .then(|| crate::telegram::spawn(&services, config, &public_url, shutdown.clone()))
+        .flatten();
     let app = nanopost_web::router_with_accounts(
         services.clone(),
         WebConfig { public_url: public_url.clone(), max_body_bytes: config.limits.max_body_bytes },
@@ -77,14 +92,7 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     );
 
     let workers = if opts.workers {
-        let queue = match worker::open_queue(config, &store).await {
-            Ok(q) => q,
-            Err(e) => {
-                store.close().await;
-                return Err(e);
-            }
-        };
-        Some(worker::spawn(services.clone(), queue, shutdown.clone()))
+        Some(worker::spawn(services.clone(), publishing, queue, config.workers.runtime(), shutdown.clone()))
     } else {
         tracing::info!("in-process workers are disabled");
         None
@@ -95,6 +103,7 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let mut server = tokio::spawn(async move { server.await });
 
     tracing::info!(listen = %bound, url = %public_url, "Nanopost is running");
+    crate::email::log_status(config);
     println!("Nanopost is running: open {public_url}");
 
     let grace = {
@@ -115,6 +124,9 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     // The server may also have stopped on its own (an error): stop the rest either way.
     shutdown.trigger();
     finish_workers(workers).await;
+    if let Some(t) = telegram {
+        let _ = t.await;
+    }
     if let Some(r) = refresh {
         let _ = r.await;
     }
@@ -133,25 +145,26 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
     let data_dir = config.data_dir();
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
+    bootstrap::check_media(config).await?;
     let _ai = crate::ai::providers(config)?;
     let store = bootstrap::open_store(config, migrate).await?;
     let public_url = config.public_url_for(config.listen_addr());
-    let services = match Services::new(
-        store.clone(),
-        Arc::new(SystemClock),
-        config.service_config(&public_url, secret_key.clone()),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            store.close().await;
-            anyhow::bail!("cannot start the services: {e}");
-        }
-    };
     let queue = match worker::open_queue(config, &store).await {
         Ok(q) => q,
         Err(e) => {
             store.close().await;
             return Err(e);
+        }
+    };
+    let services = match Services::new(
+        store.clone(),
+        Arc::new(SystemClock),
+        config.service_config(&public_url, secret_key.clone()),
+    ) {
+        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()), config),
+        Err(e) => {
+            store.close().await;
+            anyhow::bail!("cannot start the services: {e}");
         }
     };
     let accounts = match crate::networks::accounts(config, &services, &secret_key, &public_url) {
@@ -161,12 +174,23 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
             return Err(e);
         }
     };
+    let publishing = Publishing::new(&accounts);
     let refresh = crate::networks::spawn_refresh(accounts, shutdown.clone());
-    let handle = worker::spawn(services, queue, shutdown.clone());
+    let telegram = match config.telegram.mode {
+        crate::config::TelegramMode::Polling => {
+            crate::telegram::spawn(&services, config, &public_url, shutdown.clone())
+        }
+        crate::config::TelegramMode::Webhook => None,
+    };
+    let handle = worker::spawn(services, publishing, queue, config.workers.runtime(), shutdown.clone());
+    crate::email::log_status(config);
     println!("Nanopost worker is running (stop it with Ctrl-C or SIGTERM)");
     shutdown.wait().await;
     finish_workers(Some(handle)).await;
     let _ = refresh.await;
+    if let Some(t) = telegram {
+        let _ = t.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

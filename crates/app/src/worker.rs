@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use nanopost_domain::clock::SystemClock;
 use nanopost_jobs::{AnyQueue, Handlers, RedisQueue, Runtime, RuntimeConfig, SqlQueue};
 use nanopost_services::Services;
+use nanopost_services::publishing::{Publishing, SweepReport};
 use nanopost_storage::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,17 +34,28 @@ pub async fn open_queue(config: &Config, store: &Store) -> Result<AnyQueue> {
     }
 }
 
-/// The handlers by job kind. Publishing jobs join here with the publishing pipeline.
-fn handlers() -> Handlers<AnyQueue> {
-    Handlers::new()
+/// The handlers by job kind. Each is a thin call into a use case; a kind with no handler here
+/// is retried, then dead-lettered with a message naming it.
+fn handlers(services: &Services, publishing: &Publishing) -> Handlers<AnyQueue> {
+    // Publishing (invariant I2): a due post starts, then each publication advances step by step.
+    let handlers = publishing.register(Handlers::new());
+    // E-mail: delivery of the outbox, one self-rescheduling `email.deliver` job.
+    crate::email::on_deliver(handlers, services)
 }
 
 /// Starts the workers; they stop when `shutdown` triggers. A housekeeping run that already
 /// started is finished, never cut in the middle.
-pub fn spawn(services: Services, queue: AnyQueue, shutdown: Shutdown) -> JoinHandle<()> {
+pub fn spawn(
+    services: Services,
+    publishing: Publishing,
+    queue: AnyQueue,
+    runtime: RuntimeConfig,
+    shutdown: Shutdown,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         tracing::info!(every_secs = HOUSEKEEPING_EVERY.as_secs(), queue = queue.backend_name(), "workers started");
-        let runtime = Runtime::new(queue, handlers(), RuntimeConfig::default(), Arc::new(SystemClock));
+        let mail_queue = queue.clone();
+        let runtime = Runtime::new(queue, handlers(&services, &publishing), runtime, Arc::new(SystemClock));
         let jobs = tokio::spawn(runtime.run(shutdown.wait()));
         let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,6 +74,12 @@ pub fn spawn(services: Services, queue: AnyQueue, shutdown: Shutdown) -> JoinHan
             }
             if let Err(e) = services.privacy_housekeeping().await {
                 tracing::warn!(error = %e, "privacy purge and retention failed; will retry");
+            }
+            crate::email::ensure_delivery_job(&mail_queue, &services).await;
+            match publishing.sweep().await {
+                Ok(r) if r == SweepReport::default() => {}
+                Ok(r) => tracing::info!(?r, "publishing sweep put work back on track"),
+                Err(e) => tracing::warn!(error = %e, "publishing sweep failed; will retry"),
             }
         }
         if let Err(e) = jobs.await {

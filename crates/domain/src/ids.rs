@@ -63,4 +63,6 @@ id_type!(
     InvitationId,
     ApiTokenId,
     MediaId,
+    /// One post going out to one connected account.
+    PublicationId,
 );

@@ -12,6 +12,7 @@ pub mod error;
 pub mod ids;
 pub mod network;
 pub mod post;
+pub mod publication;
 pub mod role;
 
 pub use error::ValidationError;

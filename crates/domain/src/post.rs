@@ -376,6 +376,22 @@ impl Post {
         Ok(())
     }
 
+    /// The job engine starts publishing an approved (or due scheduled) post.
+    pub fn start_publishing(&mut self, now: Timestamp) -> Result<(), PostError> {
+        self.apply(PostAction::StartPublishing, now)?;
+        Ok(())
+    }
+
+    /// Every publication is final: the post becomes published, failed or unconfirmed
+    /// (`outcome` comes from [`crate::publication::post_outcome`]).
+    pub fn settle_publishing(&mut self, outcome: PostAction, now: Timestamp) -> Result<(), PostError> {
+        if !matches!(outcome, PostAction::MarkPublished | PostAction::MarkFailed | PostAction::MarkUnconfirmed) {
+            return Err(TransitionError { from: self.state, action: outcome }.into());
+        }
+        self.apply(outcome, now)?;
+        Ok(())
+    }
+
     /// Used by the approval module only, after it checked who approves what.
     pub(crate) fn mark_approved(&mut self, approval: ApprovalId, now: Timestamp) -> Result<(), TransitionError> {
         self.apply(PostAction::Approve, now)?;

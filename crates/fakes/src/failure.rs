@@ -29,6 +29,9 @@ pub enum Failure {
     Hang,
     /// Answers normally, after this delay.
     Delay(Duration),
+    /// Performs the action at once, then waits this long before answering: a client that
+    /// gives up (or dies) meanwhile never learns that the action happened.
+    SlowAnswer(Duration),
     /// Drops the connection without performing the action.
     DropBeforeAction,
     /// Performs the action (state changes, ids are allocated), then drops the connection before

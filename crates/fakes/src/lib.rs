@@ -24,6 +24,7 @@
 //! | `www.facebook.com`, `graph.facebook.com`, `rupload.facebook.com` | `ig.facebook_base_url()` |
 //! | `www.linkedin.com`, `api.linkedin.com` (and upload URLs) | `li.base_url()` |
 //! | `www.tiktok.com`, `open.tiktokapis.com`, `open-upload.tiktokapis.com` | `tt.base_url()` |
+//! | `api.telegram.org` (the review bot; `GET /` is a chat simulator) | `tg.base_url()` ([`FakeTelegram`]) |
 //!
 //! Paths are the real ones, version segments included (`/v21.0/…` on Graph — any version is
 //! accepted, and Graph paths also work without one; `/rest/…` with `LinkedIn-Version`;
@@ -69,7 +70,7 @@
 //!
 //! [`Failure`] covers every class: `RateLimited`, `ServerError`, `TokenExpired`, `TokenInvalid`,
 //! `TokenRevoked`, `PermissionMissing`, `ContentRejected`, `QuotaExhausted` (each rendered in the
-//! network's documented error shape), `Hang` (never answers), `Delay(d)`, `DropBeforeAction`,
+//! network's documented error shape), `Hang` (never answers), `Delay(d)`, `SlowAnswer(d)` (acts at once, answers after `d`), `DropBeforeAction`,
 //! `DropAfterAction` (the fake performs the action, then closes the connection without a byte of
 //! answer), and `Respond { status, headers, body }` for an exact answer —
 //! [`instagram::graph_error`], [`instagram::publishing_error`], `linkedin::rest_error`,
@@ -103,6 +104,7 @@ pub mod consent;
 pub mod instagram;
 pub mod linkedin;
 pub mod little_text;
+pub mod telegram;
 pub mod tiktok;
 
 mod common;
@@ -121,6 +123,7 @@ pub use linkedin::{FakeLinkedIn, LinkedInConfig};
 pub use networks::{FakeEndpoints, FakeNetworks, FakeNetworksConfig};
 pub use record::RecordedRequest;
 pub use server::FakeServer;
+pub use telegram::{FakeTelegram, TelegramConfig};
 pub use tiktok::{FakeTikTok, TikTokConfig};
 
 /// The pre-registered demo apps (each accepts any redirect URI).

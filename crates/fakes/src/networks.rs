@@ -1,7 +1,8 @@
-//! The three fakes together, for `nanopost demo` (and benchmarks).
+//! The three network fakes and the Telegram Bot API together, for `nanopost demo` (and benchmarks).
 
 use crate::instagram::{self, FakeInstagram, InstagramConfig};
 use crate::linkedin::{self, FakeLinkedIn, LinkedInConfig};
+use crate::telegram::{FakeTelegram, TelegramConfig};
 use crate::tiktok::{self, FakeTikTok, TikTokConfig};
 use nanopost_domain::clock::Clock;
 use std::sync::Arc;
@@ -12,6 +13,8 @@ pub struct FakeNetworksConfig {
     pub instagram: InstagramConfig,
     pub linkedin: LinkedInConfig,
     pub tiktok: TikTokConfig,
+    /// The Telegram Bot API (the review channel, not a network posted to).
+    pub telegram: TelegramConfig,
 }
 
 impl FakeNetworksConfig {
@@ -29,7 +32,8 @@ impl FakeNetworksConfig {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.instagram.clock = clock.clone();
         self.linkedin.clock = clock.clone();
-        self.tiktok.clock = clock;
+        self.tiktok.clock = clock.clone();
+        self.telegram.clock = clock;
         self
     }
 }
@@ -40,6 +44,7 @@ pub struct FakeNetworks {
     pub instagram: FakeInstagram,
     pub linkedin: FakeLinkedIn,
     pub tiktok: FakeTikTok,
+    pub telegram: FakeTelegram,
 }
 
 /// Where the fakes listen and which credentials they accept: what `nanopost demo` writes into
@@ -62,6 +67,10 @@ pub struct FakeEndpoints {
     pub linkedin_client_secret: &'static str,
     pub tiktok_client_key: &'static str,
     pub tiktok_client_secret: &'static str,
+    /// For `api.telegram.org`; `GET /` there is a chat simulator page.
+    pub telegram_base_url: String,
+    pub telegram_bot_token: String,
+    pub telegram_bot_username: String,
 }
 
 impl std::fmt::Debug for FakeEndpoints {
@@ -71,6 +80,7 @@ impl std::fmt::Debug for FakeEndpoints {
             .field("facebook_base_url", &self.facebook_base_url)
             .field("linkedin_base_url", &self.linkedin_base_url)
             .field("tiktok_base_url", &self.tiktok_base_url)
+            .field("telegram_base_url", &self.telegram_base_url)
             .finish_non_exhaustive()
     }
 }
@@ -86,6 +96,7 @@ impl FakeNetworks {
             instagram: FakeInstagram::start_with(config.instagram).await?,
             linkedin: FakeLinkedIn::start_with(config.linkedin).await?,
             tiktok: FakeTikTok::start_with(config.tiktok).await?,
+            telegram: FakeTelegram::start_with(config.telegram).await?,
         })
     }
 
@@ -104,6 +115,9 @@ impl FakeNetworks {
             linkedin_client_secret: linkedin::DEMO_CLIENT_SECRET,
             tiktok_client_key: tiktok::DEMO_CLIENT_KEY,
             tiktok_client_secret: tiktok::DEMO_CLIENT_SECRET,
+            telegram_base_url: self.telegram.base_url(),
+            telegram_bot_token: self.telegram.bot_token(),
+            telegram_bot_username: self.telegram.bot_username(),
         }
     }
 }

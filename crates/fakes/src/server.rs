@@ -245,6 +245,11 @@ async fn dispatch<S: Service>(
             tokio::time::sleep(by).await;
             svc.handle(incoming).await
         }
+        Failure::SlowAnswer(by) => {
+            let answer = svc.handle(incoming).await;
+            tokio::time::sleep(by).await;
+            answer
+        }
         Failure::Hang => {
             core.wait_for_shutdown().await;
             StatusCode::SERVICE_UNAVAILABLE.into_response()

@@ -270,6 +270,61 @@ impl<Q: JobQueue> Runtime<Q> {
     }
 }
 
+impl<Q: JobQueue> Runtime<Q> {
+    /// Runs every job due now, and the follow-ups that become due, one at a time in this task,
+    /// settling each as [`Runtime::run`] would; returns how many ran. For tests and tools that
+    /// move a controllable clock themselves. Bounded: stops with an error after `limit` jobs.
+    pub async fn run_until_idle(&self, limit: usize) -> Result<usize> {
+        // No acker: completions are written one by one.
+        let (acker, _) = mpsc::unbounded_channel();
+        let config = RuntimeConfig { ack_batch: 1, ..self.config.clone() };
+        let shared = Shared {
+            queue: self.queue.clone(),
+            handlers: self.handlers.clone(),
+            config,
+            clock: self.clock.clone(),
+            stats: self.stats.clone(),
+            acker,
+        };
+        let mut ran = 0;
+        loop {
+            let now = self.clock.now();
+            let lease_until = now.checked_add(signed(self.config.lease)).unwrap_or(Timestamp::MAX);
+            let jobs = self.queue.claim(&Claim { now, lease_until, limit: 16 }).await?;
+            if jobs.is_empty() {
+                return Ok(ran);
+            }
+            for job in jobs {
+                if ran >= limit {
+                    if let Some(lease) = job.lease {
+                        self.queue.release(&lease, now).await?;
+                    }
+                    return Err(crate::QueueError::Corrupt(format!("more than {limit} jobs kept becoming due")));
+                }
+                ran += 1;
+                self.stats.claimed.fetch_add(1, Ordering::Relaxed);
+                let Some(lease) = job.lease else { continue };
+                let ended = match self.handlers.by_kind.get(&job.kind).cloned() {
+                    None => {
+                        Ended::Finished(Err(JobError::retry(format!("no handler for job kind {:?} here", job.kind))))
+                    }
+                    Some(handler) => {
+                        let ctx = JobContext {
+                            job: job.clone(),
+                            lease,
+                            queue: self.queue.clone(),
+                            cancel_requested: Arc::new(AtomicBool::new(job.cancel_requested)),
+                        };
+                        let result = tokio::spawn(handler(ctx)).await;
+                        Ended::Finished(result.unwrap_or_else(|_| Err(JobError::retry("the job's handler panicked"))))
+                    }
+                };
+                shared.settle(&job, &lease, ended).await?;
+            }
+        }
+    }
+}
+
 async fn wait_for_wake(wake: Option<&mut nanopost_storage::JobWakeups>) {
     match wake {
         Some(w) => w.changed().await,

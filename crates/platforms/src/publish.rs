@@ -62,6 +62,10 @@ pub struct PublishProgress {
     /// Set by [`PublishProgress::resumed`]: the creating call may have reached the network.
     #[serde(default)]
     pub maybe_sent: bool,
+    /// The stage the publication was at before the creating call was recorded as in flight
+    /// (where [`PublishProgress::refused`] goes back to).
+    #[serde(default)]
+    pub before_in_flight: Option<Stage>,
 }
 
 impl Default for PublishProgress {
@@ -81,7 +85,31 @@ impl PublishProgress {
             published: None,
             chosen: BTreeMap::new(),
             maybe_sent: false,
+            before_in_flight: None,
         }
+    }
+
+    /// Records that the creating call is about to be sent. The caller saves this before the
+    /// next step sends it (invariant I2).
+    pub(crate) fn enter_in_flight(&mut self, now: Timestamp) {
+        if self.stage != Stage::PublishInFlight {
+            self.before_in_flight = Some(self.stage);
+        }
+        self.stage = Stage::PublishInFlight;
+        self.in_flight_since = Some(now);
+    }
+
+    /// Call on stored progress when the step failed with a refusal the network answered
+    /// (a rejected token, a rate limit, refused content): the creating call created nothing,
+    /// so the next attempt goes back to the stage before it and records "in flight" anew
+    /// before sending. Progress that is unsure whether an earlier call went through stays
+    /// as it is: that doubt is not lifted by a later refusal.
+    pub fn refused(mut self) -> Self {
+        if self.stage == Stage::PublishInFlight && !self.maybe_sent {
+            self.stage = self.before_in_flight.take().unwrap_or(Stage::Start);
+            self.in_flight_since = None;
+        }
+        self
     }
 
     /// Call on stored progress before advancing it again after a restart, a crash or any failed

@@ -465,8 +465,10 @@ impl Vault {
                     Err(_) => return Err(self.note_rejection(ws, id, e, now)),
                 }
                 let access = self.access(ws, id, now).await?;
-                let resumed = progress.clone().resumed();
-                let again = with_network!(self.networks, account.network, n => n.advance(&access, publication, media, &resumed, now).await);
+                // The refusal was an answer: that call created nothing (unless an earlier one
+                // may have, which `refused` keeps in mind).
+                let again_from = progress.clone().refused();
+                let again = with_network!(self.networks, account.network, n => n.advance(&access, publication, media, &again_from, now).await);
                 again.map_err(|e| self.note_rejection(ws, id, e, now))
             }
             other => other.map_err(|e| self.note_rejection(ws, id, e, now)),

@@ -8,13 +8,12 @@
 use crate::Services;
 use crate::actor::Actor;
 use crate::audit::{AuditAction, AuditEvent};
-use crate::auth::outbox_mail;
 use crate::error::{Result, ServiceError};
 use jiff::{SignedDuration, Timestamp};
 use nanopost_domain::ValidationError;
 use nanopost_domain::ids::{BrandId, WorkspaceId};
 use nanopost_domain::network::Network;
-use nanopost_domain::role::{Permission, Role};
+use nanopost_domain::role::Permission;
 use nanopost_platforms::network::Flavour;
 use nanopost_platforms::vault::{StateProblem, Vault, VaultError};
 use nanopost_platforms::{ErrorClass, Revocation};
@@ -32,6 +31,8 @@ pub struct AccountView {
     pub brand_id: BrandId,
     pub network: Network,
     pub kind: AccountKind,
+    /// The network's public id of the account (what a post's target names).
+    pub external_id: String,
     pub display_name: String,
     pub handle: Option<String>,
     pub reconnect_needed: bool,
@@ -47,6 +48,7 @@ impl From<&ConnectedAccount> for AccountView {
             brand_id: a.brand_id,
             network: a.network,
             kind: a.kind,
+            external_id: a.external_id.clone(),
             display_name: a.display_name.clone(),
             handle: a.handle.clone(),
             reconnect_needed: a.status == AccountStatus::ReconnectNeeded,
@@ -129,6 +131,14 @@ impl Accounts {
 
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    pub(crate) fn services(&self) -> &Services {
+        &self.services
+    }
+
+    pub(crate) fn shared_vault(&self) -> Arc<Vault> {
+        self.vault.clone()
     }
 
     /// Networks with an app registration on this installation.
@@ -221,7 +231,7 @@ impl Accounts {
     }
 
     /// The job: refreshes every account due within `ahead`; each that now needs reconnecting is
-    /// reported to the owners of its workspace by e-mail.
+    /// reported to the owners and admins of its workspace (in the app, and by e-mail).
     pub async fn refresh_due_accounts(&self, ahead: SignedDuration, limit: u32) -> Result<RefreshSummary> {
         let now = self.services.now();
         let report = self.vault.refresh_due(now, ahead, limit).await.map_err(service_error)?;
@@ -231,19 +241,13 @@ impl Accounts {
             reconnect_needed: vec![],
         };
         for (ws, id, reason) in report.reconnect_needed {
-            self.notify_reconnect_needed(ws, id, &reason, now).await?;
+            self.notify_reconnect_needed(ws, id, &reason).await?;
             summary.reconnect_needed.push(id);
         }
         Ok(summary)
     }
 
-    async fn notify_reconnect_needed(
-        &self,
-        ws: WorkspaceId,
-        id: ConnectedAccountId,
-        reason: &str,
-        now: Timestamp,
-    ) -> Result<()> {
+    async fn notify_reconnect_needed(&self, ws: WorkspaceId, id: ConnectedAccountId, reason: &str) -> Result<()> {
         let store = self.services.store();
         let Some(account) = store.connected_account(ws, id).await? else { return Ok(()) };
         self.services
@@ -252,20 +256,10 @@ impl Accounts {
                     .target(CONNECTED_ACCOUNT, id),
             )
             .await;
-        let brand = store.brand(ws, account.brand_id).await?.map(|b| b.profile.name).unwrap_or_default();
-        let subject = format!("Reconnect {} for {brand}", account.network.label());
-        let body = format!(
-            "Nanopost can no longer post to the {} account \"{}\" of {brand}: {reason}\n\n\
-             Scheduled posts to it wait until someone connects it again under the brand's \
-             Connected accounts.",
-            account.network.label(),
-            account.display_name,
-        );
-        for owner in store.members(ws).await?.into_iter().filter(|m| m.role == Role::Owner) {
-            store
-                .enqueue_email(&outbox_mail(&owner.email, "account_reconnect_needed", &subject, body.clone(), now))
-                .await?;
-        }
+        // In-app for the owners and admins, and by mail to those who did not turn it off.
+        let notice =
+            crate::notify::Notice::ReconnectNeeded { account: id, network: account.network, reason: reason.into() };
+        self.services.notify(ws, notice).await?;
         Ok(())
     }
 }

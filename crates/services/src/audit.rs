@@ -56,6 +56,7 @@ pub enum AuditAction {
     PostApproved,
     PostRejected,
     PostDeleted,
+    MediaDeleted,
     BrandDeleted,
     DataExported,
     AccountDeletionRequested,
@@ -64,6 +65,13 @@ pub enum AuditAction {
     ConnectedAccountConnected,
     ConnectedAccountDisconnected,
     ConnectedAccountReconnectNeeded,
+    PostPublishRequested,
+    PublicationPublished,
+    PublicationFailed,
+    PublicationUnconfirmed,
+    PublicationResolved,
+    TelegramLinked,
+    TelegramUnlinked,
 }
 
 impl AuditAction {
@@ -81,6 +89,7 @@ impl AuditAction {
             AuditAction::PostApproved => "post.approved",
             AuditAction::PostRejected => "post.rejected",
             AuditAction::PostDeleted => "post.deleted",
+            AuditAction::MediaDeleted => "media.deleted",
             AuditAction::BrandDeleted => "brand.deleted",
             AuditAction::DataExported => "privacy.exported",
             AuditAction::AccountDeletionRequested => "privacy.account_deletion_requested",
@@ -89,6 +98,13 @@ impl AuditAction {
             AuditAction::ConnectedAccountConnected => "connected_account.connected",
             AuditAction::ConnectedAccountDisconnected => "connected_account.disconnected",
             AuditAction::ConnectedAccountReconnectNeeded => "connected_account.reconnect_needed",
+            AuditAction::PostPublishRequested => "post.publish_requested",
+            AuditAction::PublicationPublished => "publication.published",
+            AuditAction::PublicationFailed => "publication.failed",
+            AuditAction::PublicationUnconfirmed => "publication.unconfirmed",
+            AuditAction::PublicationResolved => "publication.resolved",
+            AuditAction::TelegramLinked => "telegram.linked",
+            AuditAction::TelegramUnlinked => "telegram.unlinked",
         }
     }
 }

@@ -15,6 +15,11 @@ pub struct ServiceConfig {
     pub secret_key: SecretKey,
     /// The deletion grace period and the retention period of each data class.
     pub privacy: crate::privacy::PrivacyConfig,
+    pub publishing: crate::publishing::PublishingConfig,
+    /// The media store, upload limits and how long signed media URLs work.
+    pub media: crate::media::MediaSettings,
+    /// How the outbox is delivered; `None`: e-mail delivery is off and mail waits in the outbox.
+    pub email: Option<crate::mail_delivery::EmailDelivery>,
 }
 
 impl Default for ServiceConfig {
@@ -26,6 +31,9 @@ impl Default for ServiceConfig {
             login_limits: LoginLimits::default(),
             secret_key: SecretKey::generate(),
             privacy: crate::privacy::PrivacyConfig::default(),
+            publishing: crate::publishing::PublishingConfig::default(),
+            media: crate::media::MediaSettings::default(),
+            email: None,
         }
     }
 }

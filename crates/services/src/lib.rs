@@ -9,10 +9,17 @@ mod auth;
 mod brands;
 mod config;
 mod error;
+pub mod mail_delivery;
+pub mod mail_templates;
+pub mod media;
+pub mod notify;
 mod posts;
 pub mod privacy;
+pub mod publishing;
+mod queue;
 mod ratelimit;
 pub mod secrets;
+pub mod telegram;
 mod workspaces;
 
 pub use accounts::{AccountView, Accounts, Connected, RefreshSummary, RevocationOutcome};
@@ -21,10 +28,14 @@ pub use audit::{AuditAction, AuditEvent, RequestOrigin};
 pub use auth::SignUpInput;
 pub use config::{Argon2Params, LoginLimits, SecretKey, ServiceConfig};
 pub use error::ServiceError;
+pub use mail_delivery::{DeliveryPolicy, DeliveryReport, EmailDelivery, Mailer};
+pub use mail_templates::MailKind;
+pub use notify::{EmailPreference, Notice};
 pub use posts::PostView;
 pub use secrets::SecretToken;
 
 use nanopost_domain::clock::Clock;
+use nanopost_jobs::{AnyQueue, SqlQueue};
 use nanopost_storage::Store;
 use std::sync::Arc;
 
@@ -43,14 +54,28 @@ struct Inner {
     /// Made on first need, not at start-up (hashing costs tens of milliseconds).
     dummy_hash: Arc<std::sync::OnceLock<String>>,
     login_failures: ratelimit::FailureCounter,
+    /// Where follow-up work goes: the database's own job tables (enqueued in the same
+    /// transaction as the change that causes it) unless Redis is configured.
+    queue: AnyQueue,
+    /// The Telegram bot, when configured (`with_telegram`).
+    telegram: Option<telegram::TelegramChannel>,
 }
 
 impl Services {
     /// Fails only if the Argon2 parameters are unusable.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: ServiceConfig) -> Result<Self, ServiceError> {
         let hashing = secrets::PasswordHashing::new(config.argon2)?;
-        let inner =
-            Inner { store, clock, config, hashing, dummy_hash: Default::default(), login_failures: Default::default() };
+        let queue = AnyQueue::Sql(SqlQueue::new(store.clone()));
+        let inner = Inner {
+            store,
+            clock,
+            config,
+            hashing,
+            dummy_hash: Default::default(),
+            login_failures: Default::default(),
+            queue,
+            telegram: None,
+        };
         Ok(Self { inner: Arc::new(inner) })
     }
 

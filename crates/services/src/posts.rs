@@ -62,7 +62,9 @@ impl Services {
     pub async fn submit_post(&self, actor: &Actor, id: PostId, expected_version: i64) -> Result<Post> {
         actor.require(Permission::EditContent)?;
         let now = self.now();
-        self.change_post(actor, id, Some(expected_version), |p| p.submit(now)).await
+        let post = self.change_post(actor, id, Some(expected_version), |p| p.submit(now)).await?;
+        self.telegram_review_requested(&post).await;
+        Ok(post)
     }
 
     /// Approves the content the reviewer saw. If it changed since, nothing is approved.
@@ -71,7 +73,18 @@ impl Services {
         let mut post = self.load_post(actor.workspace_id, id).await?;
         let record = approval::approve(&mut post, actor.user_id, actor.role, actor.channel, seen, self.now())
             .map_err(approval_error)?;
-        let saved = self.store().save_approved_post(&post, &record).await?;
+        // A post approved with a time set is scheduled at once: its publish job goes with it.
+        let saved = match crate::publishing::publish_job(&post, self.now()) {
+            Some(job) if self.queue_is_transactional() => {
+                self.store().save_approved_post_and_enqueue(&post, &record, &[job]).await?
+            }
+            Some(job) => {
+                let saved = self.store().save_approved_post(&post, &record).await?;
+                self.enqueue(&[job]).await?;
+                saved
+            }
+            None => self.store().save_approved_post(&post, &record).await?,
+        };
         self.audit(E::by(actor, A::PostApproved).target("post", id)).await;
         tracing::info!(post = %id, approver = %actor.user_id, channel = actor.channel.as_str(), digest = %record.digest, "post approved");
         Ok(saved)
@@ -159,11 +172,11 @@ impl Services {
             ));
         }
         change(&mut post).map_err(post_error)?;
-        Ok(self.store().save_post(&post).await?)
+        self.save_post_with_jobs(&post).await
     }
 }
 
-fn post_error(e: PostError) -> ServiceError {
+pub(crate) fn post_error(e: PostError) -> ServiceError {
     match e {
         PostError::Invalid(v) => ServiceError::Invalid(v),
         PostError::Transition(t) => ServiceError::Conflict(t.to_string()),

@@ -146,7 +146,11 @@ impl RetentionPolicy {
             RetentionRule { class: DataClass::Billing, what: "billing records", kept: grace },
             RetentionRule { class: DataClass::Usage, what: "background jobs", kept: "until done".into() },
             RetentionRule { class: DataClass::Logs, what: "audit log", kept: days(self.audit_log_days) },
-            RetentionRule { class: DataClass::Logs, what: "e-mail outbox", kept: days(self.outbox_days) },
+            RetentionRule {
+                class: DataClass::Logs,
+                what: "e-mail outbox and in-app notifications",
+                kept: days(self.outbox_days),
+            },
         ]
     }
 }
@@ -343,7 +347,9 @@ impl Services {
                 })
             })
             .collect();
-        let extra = vec![("data/members.json".to_owned(), pretty(&serde_json::Value::Array(members)))];
+        let mut extra = vec![("data/members.json".to_owned(), pretty(&serde_json::Value::Array(members)))];
+        // The media files themselves, beside their rows in data/media.json (same digests).
+        extra.extend(self.media_export_files(ws.id).await?);
         let subject = serde_json::json!({ "kind": "workspace", "workspace_id": ws.id, "name": ws.name });
         let info = self.store_export(actor.user_id, Some(ws.id), subject, dump, extra).await?;
         self.audit(AuditEvent::by(actor, AuditAction::DataExported).target("export", info.id)).await;
@@ -508,7 +514,7 @@ impl Services {
                         "workspace_deleted",
                         "Your Nanopost workspace has been deleted",
                         format!(
-                            "The workspace \"{}\" and everything in it (brands, posts, approvals, connected accounts, tokens, audit log) have been deleted from Nanopost for good.\n\nDeletion was requested on {}.",
+                            "The workspace \"{}\" and everything in it (brands, posts, approvals, media, connected accounts, tokens, audit log) have been deleted from Nanopost for good.\n\nDeletion was requested on {}.",
                             d.workspace_name,
                             d.requested_at.strftime("%Y-%m-%d")
                         ),
@@ -516,7 +522,11 @@ impl Services {
                     )
                 })
                 .collect();
+            // Media objects first: once the rows are gone nothing names them. A failure stops
+            // here and the purge is retried on the next run.
+            let objects = self.purge_media_objects(d.workspace_id).await?;
             self.store().purge_workspace(&d, &mails).await?;
+            tracing::info!(workspace = %d.workspace_id, objects, "workspace media deleted");
             tracing::info!(workspace = %d.workspace_id, "workspace purged");
             report.workspaces.push(d);
         }
@@ -562,7 +572,9 @@ impl Services {
         let purged = self.purge_due_deletions().await?;
         let retained = self.apply_retention().await?;
         let states = self.store().delete_expired_oauth_states(self.now()).await?;
-        let n = (purged.accounts.len() + purged.workspaces.len()) as u64 + retained.total() + states;
+        // Media objects no row names (brands deleted with their media, interrupted uploads).
+        let orphans = self.sweep_media_objects().await?;
+        let n = (purged.accounts.len() + purged.workspaces.len()) as u64 + retained.total() + states + orphans;
         Ok(n)
     }
 
@@ -657,6 +669,7 @@ const README: &str = "This archive holds the personal data Nanopost keeps about 
 \n\
 - manifest.json lists every file with its size and SHA-256 digest.\n\
 - data/<table>.json holds the rows of one table, one JSON object per row; times are RFC 3339 (UTC).\n\
+- media/<id>.<ext> holds each media file as stored (metadata removed); data/media.json has its digest.\n\
 \n\
 Passwords, token hashes, encrypted tokens and keys are never included.\n";
 

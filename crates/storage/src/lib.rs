@@ -8,15 +8,23 @@
 mod error;
 pub mod inventory;
 mod job_records;
+mod media_records;
+mod notify_records;
 mod privacy_records;
+mod publishing_records;
 mod records;
 mod records_accounts;
+mod telegram_records;
 
 pub use error::{Result, StorageError};
 pub use job_records::*;
+pub use media_records::*;
+pub use notify_records::*;
 pub use privacy_records::*;
+pub use publishing_records::*;
 pub use records::*;
 pub use records_accounts::*;
+pub use telegram_records::*;
 
 use jiff::Timestamp;
 use nanopost_domain::account::Email;
@@ -42,6 +50,10 @@ pub mod sqlite {
     include!("repo_jobs.rs");
     include!("repo_accounts.rs");
     include!("repo_privacy.rs");
+    include!("repo_media.rs");
+    include!("repo_telegram.rs");
+    include!("repo_notify.rs");
+    include!("repo_publishing.rs");
 }
 
 pub mod postgres {
@@ -53,6 +65,10 @@ pub mod postgres {
     include!("repo_jobs.rs");
     include!("repo_accounts.rs");
     include!("repo_privacy.rs");
+    include!("repo_media.rs");
+    include!("repo_telegram.rs");
+    include!("repo_notify.rs");
+    include!("repo_publishing.rs");
 }
 
 /// The repository the rest of the program talks to.
@@ -274,4 +290,94 @@ delegate! {
     fn open_rights_requests(&self, due_before: Option<Timestamp>) -> Result<Vec<RightsRequest>>;
     fn affected_workspaces(&self, class: inventory::DataClass) -> Result<Vec<AffectedWorkspace>>;
     fn affected_people(&self, class: inventory::DataClass) -> Result<Vec<AffectedPerson>>;
+}
+
+delegate! {
+    // Publications (invariant I2).
+    /// Moves the post to publishing, records its new publications and enqueues `jobs`, atomically.
+    fn begin_publishing(&self, post: &Post, publications: &[Publication], jobs: &[NewJob]) -> Result<(Post, Vec<Enqueued>)>;
+    /// Saves the approved post and its approval record, and enqueues `jobs`, atomically.
+    fn save_approved_post_and_enqueue(&self, post: &Post, approval: &Approval, jobs: &[NewJob]) -> Result<Post>;
+    fn publication(&self, ws: WorkspaceId, id: nanopost_domain::ids::PublicationId) -> Result<Option<Publication>>;
+    fn publications_of_post(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<Publication>>;
+    /// Optimistic: `Stale` unless the stored version is still `p.version`.
+    fn update_publication(&self, p: &Publication) -> Result<Publication>;
+    /// Due scheduled posts and publishing posts with nothing recently pending, across workspaces.
+    fn posts_for_publishing_sweep(&self, now: Timestamp, stale: Timestamp) -> Result<Vec<Post>>;
+}
+
+// Notifications: in-app notices, e-mail preferences, outbox delivery.
+delegate! {
+    /// The notices and their mails, in one transaction.
+    fn insert_notifications(&self, notes: &[Notification], mails: &[OutboxEmail]) -> Result<()>;
+    /// The person's notices in the workspace, newest first.
+    fn notifications(&self, ws: WorkspaceId, user: UserId, unread_only: bool, page: PageRequest) -> Result<Page<Notification>>;
+    fn unread_notification_count(&self, ws: WorkspaceId, user: UserId) -> Result<u64>;
+    /// NotFound unless the notice is the person's, in this workspace.
+    fn mark_notification_read(&self, ws: WorkspaceId, user: UserId, id: uuid::Uuid, now: Timestamp) -> Result<()>;
+    fn mark_all_notifications_read(&self, ws: WorkspaceId, user: UserId, now: Timestamp) -> Result<u64>;
+    fn notification_preferences(&self, user: UserId) -> Result<Vec<NotificationPreference>>;
+    /// `None`: the person never chose for this kind.
+    fn email_preference(&self, user: UserId, kind: &str) -> Result<Option<bool>>;
+    fn set_notification_preference(&self, p: &NotificationPreference) -> Result<()>;
+    /// Members of the workspace who turned e-mail of `kind` off.
+    fn email_opt_outs(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<UserId>>;
+    /// Leases due mails (unscoped: the delivery job).
+    fn claim_mail(&self, claim: &MailClaim) -> Result<Vec<ClaimedMail>>;
+    /// False if the lease was lost (nothing written).
+    fn record_mail_outcome(&self, id: uuid::Uuid, claim: uuid::Uuid, outcome: &MailOutcome, now: Timestamp) -> Result<bool>;
+    fn next_mail_due(&self) -> Result<Option<Timestamp>>;
+    fn mail_delivery(&self, id: uuid::Uuid) -> Result<Option<Delivery>>;
+    fn outbox_deliveries(&self, limit: u32) -> Result<Vec<(OutboxEmail, Delivery)>>;
+    fn outbox_counts(&self) -> Result<OutboxCounts>;
+}
+
+// Telegram review: link codes, links, drafts sent, the long-polling offset.
+delegate! {
+    /// Stores a new link code; the person's earlier unused codes, and expired ones, go.
+    fn create_telegram_link_code(&self, code: &TelegramLinkCode) -> Result<()>;
+    /// Spends a code: `Fresh` for exactly one caller.
+    fn take_telegram_link_code(&self, hash: &TokenHash, now: Timestamp) -> Result<TakenLinkCode>;
+    /// One chat per person, one person per chat: older links of either are replaced.
+    fn link_telegram_chat(&self, link: &TelegramLink) -> Result<()>;
+    fn telegram_link(&self, user: UserId) -> Result<Option<TelegramLink>>;
+    fn telegram_link_by_chat(&self, chat_id: i64) -> Result<Option<TelegramLink>>;
+    fn unlink_telegram(&self, user: UserId) -> Result<Option<TelegramLink>>;
+    /// Members of the workspace with a linked chat, and their role now.
+    fn telegram_reviewers(&self, ws: WorkspaceId) -> Result<Vec<(TelegramLink, Role)>>;
+    fn insert_telegram_review_message(&self, m: &TelegramReviewMessage) -> Result<()>;
+    /// Found by the buttons' token *and* the chat that pressed.
+    fn telegram_review_message(&self, token: &str, chat_id: i64) -> Result<Option<TelegramReviewMessage>>;
+    fn telegram_review_messages_of_post(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<TelegramReviewMessage>>;
+    /// False if the draft was already decided.
+    fn decide_telegram_review(&self, token: &str, decision: TelegramDecision, now: Timestamp) -> Result<bool>;
+    fn telegram_poll_offset(&self, bot_id: &str) -> Result<Option<i64>>;
+    /// Only ever moves forward.
+    fn set_telegram_poll_offset(&self, bot_id: &str, next_offset: i64, now: Timestamp) -> Result<()>;
+}
+
+// Media library.
+delegate! {
+    /// The item and its tags, in one transaction; Conflict for a second identical rendition.
+    fn insert_media(&self, m: &MediaRecord) -> Result<()>;
+    fn media(&self, ws: WorkspaceId, id: nanopost_domain::ids::MediaId) -> Result<Option<MediaRecord>>;
+    /// Newest first.
+    fn media_list(&self, ws: WorkspaceId, filter: &MediaFilter, page: PageRequest) -> Result<Page<MediaRecord>>;
+    /// An upload (not a rendition) of the same bytes for the same brand, or none.
+    fn media_by_digest(&self, ws: WorkspaceId, brand: Option<BrandId>, digest: &str) -> Result<Option<MediaRecord>>;
+    fn media_rendition(&self, ws: WorkspaceId, parent: nanopost_domain::ids::MediaId, fixes: &str) -> Result<Option<MediaRecord>>;
+    fn media_renditions(&self, ws: WorkspaceId, parent: nanopost_domain::ids::MediaId) -> Result<Vec<MediaRecord>>;
+    /// Replaces the alt text and the tags.
+    fn update_media_meta(&self, ws: WorkspaceId, id: nanopost_domain::ids::MediaId, alt_text: &str, tags: &[String]) -> Result<MediaRecord>;
+    /// Deletes the item and its renditions; returns their storage keys (for the media store).
+    fn delete_media(&self, ws: WorkspaceId, id: nanopost_domain::ids::MediaId) -> Result<Vec<String>>;
+    /// Posts (any state) whose content names one of `ids`.
+    fn media_uses(&self, ws: WorkspaceId, ids: &[nanopost_domain::ids::MediaId]) -> Result<Vec<MediaUse>>;
+    /// Brands whose logo is one of `ids`.
+    fn brands_with_logo(&self, ws: WorkspaceId, ids: &[nanopost_domain::ids::MediaId]) -> Result<Vec<Brand>>;
+    fn media_keys_of_workspace(&self, ws: WorkspaceId) -> Result<Vec<String>>;
+    /// Unscoped (the media store's orphan sweep).
+    fn media_key_exists(&self, storage_key: &str) -> Result<bool>;
+    /// Unscoped (operator commands): every item in id order, without tags.
+    fn all_media(&self, after: Option<nanopost_domain::ids::MediaId>, limit: u32) -> Result<Vec<MediaRecord>>;
 }

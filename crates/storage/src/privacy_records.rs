@@ -215,7 +215,7 @@ pub struct RightsRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionCutoffs {
     pub now: Timestamp,
-    /// Mail in the outbox created before this goes.
+    /// Mail in the outbox, and in-app notifications, created before this go.
     pub outbox_before: Timestamp,
     /// Audit entries before this go.
     pub audit_before: Timestamp,
@@ -238,6 +238,8 @@ pub struct RetentionReport {
     pub api_tokens: u64,
     pub exports: u64,
     pub visitor_consents: u64,
+    /// In-app notifications (same period as the outbox).
+    pub notifications: u64,
 }
 
 impl RetentionReport {
@@ -250,6 +252,7 @@ impl RetentionReport {
             + self.api_tokens
             + self.exports
             + self.visitor_consents
+            + self.notifications
     }
 }
 

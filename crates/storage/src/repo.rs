@@ -763,21 +763,7 @@ impl Repo {
         }
         let mut tx = self.begin_write().await?;
         let saved = write_post(&mut tx, post).await?;
-        sqlx::query(
-            "INSERT INTO approvals (id, workspace_id, post_id, approver, approver_role, channel, digest, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(approval.id.as_uuid())
-        .bind(approval.workspace_id.as_uuid())
-        .bind(approval.post_id.as_uuid())
-        .bind(approval.approver.as_uuid())
-        .bind(approval.approver_role.as_str())
-        .bind(approval.channel.as_str())
-        .bind(approval.digest.as_str())
-        .bind(micros(approval.at))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| write_error(e, "approval"))?;
+        insert_approval(&mut tx, approval).await?;
         tx.commit().await?;
         Ok(saved)
     }
@@ -921,6 +907,26 @@ async fn fetch_post(conn: &mut DbConn, ws: WorkspaceId, id: PostId) -> Result<Op
         .await?
         .map(|r| post_from(&r))
         .transpose()
+}
+
+/// Records who approved which content, when and through which channel.
+async fn insert_approval(conn: &mut DbConn, approval: &Approval) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO approvals (id, workspace_id, post_id, approver, approver_role, channel, digest, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(approval.id.as_uuid())
+    .bind(approval.workspace_id.as_uuid())
+    .bind(approval.post_id.as_uuid())
+    .bind(approval.approver.as_uuid())
+    .bind(approval.approver_role.as_str())
+    .bind(approval.channel.as_str())
+    .bind(approval.digest.as_str())
+    .bind(micros(approval.at))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| write_error(e, "approval"))?;
+    Ok(())
 }
 
 /// Optimistic write: succeeds only if the stored version is still `post.version`. The brand,

@@ -509,6 +509,7 @@ mod privacy {
                     micros(c.visitor_consents_before),
                 )
                 .await?,
+                notifications: run("DELETE FROM notifications WHERE created_at < $1", micros(c.outbox_before)).await?,
             })
         }
 

@@ -5,6 +5,7 @@ pub mod api;
 mod health;
 pub mod problem;
 pub mod session;
+mod telegram_webhook;
 mod ui;
 
 use axum::Router;
@@ -45,12 +46,37 @@ pub fn router_with_accounts(
     let app = Router::new()
         .merge(health::routes())
         .merge(api::routes())
+        .merge(telegram_webhook::routes())
         .merge(ui::routes())
-        .with_state(state)
+        .with_state(state.clone())
+        // Inside the general limit, so that it overrides it for the media upload routes.
+        .layer(axum::middleware::from_fn_with_state(state, media_upload_limit))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(ui::privacy::audit_origin))
         .layer(TraceLayer::new_for_http());
     with_security_headers(app)
+}
+
+/// Media uploads may be far larger than any other body: the upload routes (API and page) get
+/// the largest file the media settings allow (plus the form around it); everything else keeps
+/// the general limit.
+async fn media_upload_limit(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use tower::{Layer, ServiceExt};
+    let path = req.uri().path();
+    let upload =
+        req.method() == axum::http::Method::POST && (path == "/api/v1/media" || ui::media::is_upload_path(path));
+    if !upload {
+        return next.run(req).await;
+    }
+    let limit = api::media::upload_body_limit(&state);
+    match DefaultBodyLimit::max(limit).layer(next).oneshot(req).await {
+        Ok(res) => res,
+        Err(never) => match never {},
+    }
 }
 
 /// Headers every response carries: no framing, no MIME sniffing, no inline scripts, no

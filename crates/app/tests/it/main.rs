@@ -8,8 +8,11 @@
 
 mod admin;
 mod config;
+mod crash;
 mod demo;
+mod email;
 mod harness;
+mod migrate_media;
 mod postgres;
 mod rotate_keys;
 mod serve;

@@ -10,13 +10,13 @@ fn admin_url() -> String {
 }
 
 /// A database created with psql, dropped (WITH FORCE) on drop.
-struct PgDb {
+pub(crate) struct PgDb {
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl PgDb {
-    fn create(tag: &str) -> PgDb {
+    pub(crate) fn create(tag: &str) -> PgDb {
         let name = format!("np_app_{tag}_{}_{}", std::process::id(), nanos());
         psql(&format!("CREATE DATABASE {name}"));
         let url = with_database(&admin_url(), &name);

@@ -5,4 +5,5 @@ mod support;
 mod failures;
 mod instagram;
 mod linkedin;
+mod telegram;
 mod tiktok;

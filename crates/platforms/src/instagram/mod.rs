@@ -613,8 +613,7 @@ impl SocialNetwork for Instagram {
                 match self.container_status(account, &id, now).await? {
                     ContainerStatus::Finished => {
                         // Recorded before media_publish is called (invariant I2).
-                        p.stage = Stage::PublishInFlight;
-                        p.in_flight_since = Some(now);
+                        p.enter_in_flight(now);
                         Ok(Step::go(p))
                     }
                     ContainerStatus::InProgress => self.wait(p, now),

@@ -452,8 +452,7 @@ impl SocialNetwork for Linkedin {
             }
             Stage::Container => {
                 // Recorded before the post is created (invariant I2).
-                p.stage = Stage::PublishInFlight;
-                p.in_flight_since = Some(now);
+                p.enter_in_flight(now);
                 Ok(Step::go(p))
             }
             Stage::PublishInFlight => {

@@ -315,8 +315,7 @@ impl SocialNetwork for Tiktok {
                     p.chosen.insert("username".into(), u);
                 }
                 // Recorded before the post is created (invariant I2).
-                p.stage = Stage::PublishInFlight;
-                p.in_flight_since = Some(now);
+                p.enter_in_flight(now);
                 Ok(Step::go(p))
             }
             Stage::PublishInFlight => {

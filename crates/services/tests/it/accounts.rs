@@ -21,16 +21,16 @@ use nanopost_storage::User;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-struct World {
-    e: Env,
-    accounts: Accounts,
-    li: FakeLinkedIn,
-    tt: FakeTikTok,
-    owner: (User, Actor),
-    brand: BrandId,
+pub(crate) struct World {
+    pub(crate) e: Env,
+    pub(crate) accounts: Accounts,
+    pub(crate) li: FakeLinkedIn,
+    pub(crate) tt: FakeTikTok,
+    pub(crate) owner: (User, Actor),
+    pub(crate) brand: BrandId,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let e = env().await;
     let clock: Arc<dyn Clock> = e.clock.clone();
     let li = FakeLinkedIn::start_with(LinkedInConfig::default().with_clock(clock.clone())).await.unwrap();
@@ -74,7 +74,7 @@ fn params(location: &str) -> BTreeMap<String, String> {
 }
 
 impl World {
-    async fn connect(
+    pub(crate) async fn connect(
         &self,
         who: &(User, Actor),
         flavour: Flavour,
@@ -89,7 +89,7 @@ impl World {
     }
 
     /// The workspace's audit log, oldest first: (action, target, actor).
-    async fn audit(&self) -> Vec<(String, Option<String>, Option<nanopost_domain::ids::UserId>)> {
+    pub(crate) async fn audit(&self) -> Vec<(String, Option<String>, Option<nanopost_domain::ids::UserId>)> {
         let page = self.e.services.audit_log(&self.owner.1, nanopost_storage::PageRequest::first(100)).await.unwrap();
         page.items.into_iter().rev().map(|a| (a.action, a.target, a.actor_id)).collect()
     }
@@ -215,8 +215,8 @@ async fn a_failed_refresh_marks_reconnect_needed_and_mails_the_owners_once() {
     assert!(listed[0].reconnect_needed && listed[0].status_reason.is_some());
 
     let mails = w.e.services.store().outbox(100).await.unwrap();
-    let notices: Vec<_> = mails.iter().filter(|m| m.kind == "account_reconnect_needed").collect();
-    assert_eq!(notices.len(), 1, "owners only: {notices:?}");
+    let notices: Vec<_> = mails.iter().filter(|m| m.kind == "reconnect_needed").collect();
+    assert_eq!(notices.len(), 1, "owners and admins only: {notices:?}");
     assert_eq!(notices[0].to.as_str(), "owner@example.com");
     assert!(notices[0].subject.contains("TikTok") && notices[0].body.contains("Nanopost Demo"), "{:?}", notices[0]);
 
@@ -230,5 +230,5 @@ async fn a_failed_refresh_marks_reconnect_needed_and_mails_the_owners_once() {
     assert_eq!(needed.len(), 1, "{log:?}");
     assert_eq!((needed[0].1.clone(), needed[0].2), (Some(format!("connected_account:{id}")), None));
     let mails = w.e.services.store().outbox(100).await.unwrap();
-    assert_eq!(mails.iter().filter(|m| m.kind == "account_reconnect_needed").count(), 1);
+    assert_eq!(mails.iter().filter(|m| m.kind == "reconnect_needed").count(), 1);
 }

@@ -13,11 +13,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod accounts;
+mod media;
+mod notify;
 mod privacy;
+mod publishing;
+mod telegram;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-struct Env {
+pub(crate) struct Env {
     services: Services,
     clock: Arc<ManualClock>,
     path: std::path::PathBuf,

@@ -8,5 +8,8 @@ mod accounts;
 mod contract;
 mod fixtures;
 mod harness;
+mod media;
+mod notify;
 mod privacy;
 mod sqlite_only;
+mod telegram;

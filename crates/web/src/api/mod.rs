@@ -10,7 +10,10 @@
 mod audit;
 mod brands;
 mod extract;
+pub(crate) mod media;
+mod notifications;
 mod posts;
+mod publishing;
 mod tokens;
 mod types;
 mod workspace;
@@ -50,6 +53,7 @@ api_routes! {
     post "/api/v1/invitations" => workspace::invite,
     delete "/api/v1/invitations/{id}" => workspace::revoke_invitation,
     get "/api/v1/audit" => audit::list,
+    get "/api/v1/notifications" => notifications::list,
     get "/api/v1/tokens" => tokens::list,
     post "/api/v1/tokens" => tokens::create,
     delete "/api/v1/tokens/{id}" => tokens::revoke,
@@ -68,6 +72,15 @@ api_routes! {
     post "/api/v1/posts/{id}/schedule" => posts::schedule,
     post "/api/v1/posts/{id}/archive" => posts::archive,
     delete "/api/v1/posts/{id}" => posts::delete,
+    get "/api/v1/posts/{id}/publications" => publishing::list,
+    post "/api/v1/posts/{id}/publish" => publishing::publish_now,
+    post "/api/v1/posts/{id}/retry" => publishing::retry,
+    post "/api/v1/publications/{id}/resolve" => publishing::resolve,
+    post "/api/v1/media" => media::upload,
+    get "/api/v1/media" => media::list,
+    get "/api/v1/media/{id}" => media::get,
+    patch "/api/v1/media/{id}" => media::update,
+    delete "/api/v1/media/{id}" => media::delete,
 }
 
 /// The API's routes, to be merged into the application router. Unknown paths under `/api/`
@@ -99,10 +112,13 @@ async fn method_not_allowed() -> Problem {
         openapi_json,
         workspace::me, workspace::workspace, workspace::members, workspace::update_member, workspace::remove_member,
         workspace::invitations, workspace::invite, workspace::revoke_invitation, audit::list,
+        notifications::list,
         tokens::list, tokens::create, tokens::revoke,
         brands::list, brands::create, brands::get, brands::replace, brands::delete,
         posts::list, posts::create, posts::get, posts::edit, posts::submit, posts::approve, posts::reject,
         posts::schedule, posts::archive, posts::delete,
+        publishing::list, publishing::publish_now, publishing::retry, publishing::resolve,
+        media::upload, media::list, media::get, media::update, media::delete,
     ),
     components(schemas(ProblemBody, FieldError)),
     modifiers(&ProblemResponses),
@@ -112,6 +128,7 @@ async fn method_not_allowed() -> Problem {
         (name = "tokens", description = "API tokens"),
         (name = "brands", description = "Brand profiles"),
         (name = "posts", description = "Posts and their review"),
+        (name = "media", description = "The media library: uploads (metadata removed), tags, alt text"),
         (name = "meta", description = "This document"),
     ),
 )]

@@ -8,8 +8,12 @@
 mod accounts;
 mod auth;
 mod brands;
+pub(crate) mod media;
+mod notifications;
 mod posts;
 pub(crate) mod privacy;
+mod publishing;
+mod telegram;
 mod workspace;
 
 use crate::AppState;
@@ -72,7 +76,18 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/posts/{id}/schedule", post(posts::schedule))
         .route("/w/{ws}/posts/{id}/archive", post(posts::archive))
         .route("/w/{ws}/posts/{id}/delete", post(posts::delete))
+        .route("/w/{ws}/posts/{id}/publish", post(publishing::publish_now))
+        .route("/w/{ws}/posts/{id}/retry", post(publishing::retry))
+        .route("/w/{ws}/posts/{id}/publications/{publication}/resolve", post(publishing::resolve))
+        .route("/w/{ws}/telegram", get(telegram::show))
+        .route("/w/{ws}/telegram/code", post(telegram::create_code))
+        .route("/w/{ws}/telegram/unlink", post(telegram::unlink))
+        .route("/w/{ws}/media", get(media::list).post(media::upload))
+        .route("/w/{ws}/media/{id}", post(media::update))
+        .route("/w/{ws}/media/{id}/delete", post(media::delete))
+        .route("/media/{token}", get(media::serve))
         .merge(privacy::routes())
+        .merge(notifications::routes())
         .layer(middleware::from_fn(page_headers))
         // Unknown URLs get a page too (the API answers its own unknown paths with problem+json).
         .fallback(page_not_found)
@@ -344,6 +359,8 @@ pub struct Chrome {
     pub current: Option<WsLink>,
     /// A one-line confirmation (from a `?msg=` code after a redirect).
     pub flash: Option<&'static str>,
+    /// Unread notifications in the current workspace (the header's count).
+    pub unread: u64,
 }
 
 impl Chrome {
@@ -362,6 +379,10 @@ impl Chrome {
         let workspaces: Vec<WsLink> =
             list.iter().map(|(w, r)| WsLink { id: w.id.to_string(), name: w.name.clone(), role: r.as_str() }).collect();
         let current = current.and_then(|c| workspaces.iter().find(|w| w.id == c.to_string()).cloned());
+        let unread = match current.as_ref().and_then(|c| c.id.parse().ok()) {
+            Some(ws) => state.services.unread_notification_count(cu.user.id, ws).await?,
+            None => 0,
+        };
         Ok(Chrome {
             user_name: Some(cu.user.display_name.clone()),
             csrf: cu.csrf(state),
@@ -369,6 +390,7 @@ impl Chrome {
             workspaces,
             current,
             flash: None,
+            unread,
         })
     }
 
@@ -402,13 +424,25 @@ fn flash(query: Option<&str>) -> Option<&'static str> {
         "post_rejected" => "Post rejected.",
         "post_scheduled" => "Schedule saved.",
         "post_archived" => "Post archived.",
+        "post_publishing" => "Publishing now. This page shows each network's result as it comes in.",
+        "post_retried" => "Trying again now. Targets already published are not published twice.",
+        "publication_resolved" => "Thank you: the publication is recorded as you found it.",
         "post_deleted" => "Post deleted.",
+        "media_uploaded" => "Uploaded. Location and camera data were removed from the file.",
+        "media_existing" => "This file was already in the library; that item is shown.",
+        "media_saved" => "Media saved.",
+        "media_deleted" => "Media deleted, with its files.",
         "invited" => "Invitation sent.",
         "invitation_revoked" => "Invitation revoked.",
         "role_changed" => "Role changed.",
         "member_removed" => "Member removed.",
         "token_revoked" => "Token revoked.",
+        "notification_read" => "Marked as read.",
+        "notifications_read" => "All notifications marked as read.",
+        "notifications_saved" => "Your notification settings are saved.",
         "accounts_connected" => "Connected. Nanopost can now post to these accounts once a post is approved.",
+        "telegram_unlinked" => "Telegram unlinked. No more drafts are sent to that chat.",
+        "telegram_not_linked" => "No Telegram chat was linked.",
         "account_disconnected" => "Account disconnected; its tokens were deleted and revoked at the network.",
         "account_disconnected_unrevoked" => {
             "Account disconnected and its tokens deleted. The network could not be reached to revoke them; you can also remove Nanopost in the network's settings."

@@ -148,6 +148,10 @@ pub struct PostForm {
     caption_instagram: String,
     caption_linkedin: String,
     caption_tiktok: String,
+    /// The connected account each network's target goes to; empty: the brand's only one.
+    account_instagram: Option<String>,
+    account_linkedin: Option<String>,
+    account_tiktok: Option<String>,
 }
 
 impl PostForm {
@@ -157,6 +161,17 @@ impl PostForm {
             Network::Linkedin => (self.target_linkedin.is_some(), &self.caption_linkedin),
             Network::Tiktok => (self.target_tiktok.is_some(), &self.caption_tiktok),
         }
+    }
+
+    /// The account chosen for `n`: `None` when the form has no picker (keep what was there),
+    /// `Some(None)` for "the brand's only account".
+    fn account(&self, n: Network) -> Option<Option<String>> {
+        let raw = match n {
+            Network::Instagram => &self.account_instagram,
+            Network::Linkedin => &self.account_linkedin,
+            Network::Tiktok => &self.account_tiktok,
+        };
+        raw.as_ref().map(|a| Some(a.trim().to_owned()).filter(|a| !a.is_empty()))
     }
 
     /// The content this form describes. Media and options of an existing post are kept (the
@@ -177,9 +192,9 @@ impl PostForm {
                 });
             }
             if targeted {
-                let account =
+                let kept =
                     existing.and_then(|c| c.targets.iter().find(|t| t.network == n)).and_then(|t| t.account.clone());
-                targets.push(Target { network: n, account });
+                targets.push(Target { network: n, account: self.account(n).unwrap_or(kept) });
             }
         }
         PostContent { variants, targets }
@@ -192,12 +207,61 @@ pub struct NetworkField {
     pub targeted: bool,
     pub caption: String,
     pub limit: usize,
+    /// The brand's connected accounts on this network, to choose the target from.
+    pub accounts: Vec<AccountChoice>,
 }
 
-fn network_fields(form: Option<&PostForm>, content: Option<&PostContent>) -> Vec<NetworkField> {
+pub struct AccountChoice {
+    /// The account's external id; empty for "the brand's only account".
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The account pickers' choices: the brand's connected accounts of network `n`.
+fn account_choices(
+    n: Network,
+    accounts: &[nanopost_services::AccountView],
+    chosen: Option<&str>,
+) -> Vec<AccountChoice> {
+    let on: Vec<_> = accounts.iter().filter(|a| a.network == n).collect();
+    if on.is_empty() {
+        return vec![];
+    }
+    let mut out = vec![AccountChoice {
+        value: String::new(),
+        label: if on.len() == 1 {
+            format!("{} (the only one)", on[0].display_name)
+        } else {
+            "Choose an account".into()
+        },
+        selected: chosen.is_none(),
+    }];
+    out.extend(on.iter().map(|a| AccountChoice {
+        value: a.external_id.clone(),
+        label: match &a.handle {
+            Some(h) => format!("{} (@{h})", a.display_name),
+            None => a.display_name.clone(),
+        },
+        selected: chosen == Some(a.external_id.as_str()),
+    }));
+    out
+}
+
+fn network_fields(
+    form: Option<&PostForm>,
+    content: Option<&PostContent>,
+    accounts: &[nanopost_services::AccountView],
+) -> Vec<NetworkField> {
     Network::ALL
         .into_iter()
         .map(|n| {
+            let chosen = match (form.and_then(|f| f.account(n)), content) {
+                (Some(picked), _) => picked,
+                (None, Some(c)) => c.targets.iter().find(|t| t.network == n).and_then(|t| t.account.clone()),
+                (None, None) => None,
+            };
+            let accounts = account_choices(n, accounts, chosen.as_deref());
             let (targeted, caption) = match (form, content) {
                 (Some(f), _) => {
                     let (t, c) = f.field(n);
@@ -209,7 +273,7 @@ fn network_fields(form: Option<&PostForm>, content: Option<&PostContent>) -> Vec
                 ),
                 (None, None) => (n == Network::Instagram, String::new()),
             };
-            NetworkField { key: n.as_str(), label: n.label(), targeted, caption, limit: n.caption_limit() }
+            NetworkField { key: n.as_str(), label: n.label(), targeted, caption, limit: n.caption_limit(), accounts }
         })
         .collect()
 }
@@ -253,7 +317,7 @@ async fn new_post_page(
                 selected: b.id.to_string() == selected,
             })
             .collect(),
-        networks: network_fields(form, None),
+        networks: network_fields(form, None, &[]),
         errors,
         chrome: ctx.chrome,
     };
@@ -312,8 +376,11 @@ struct EditorPage {
     schedule_utc: String,
     rejection_reason: Option<String>,
     approvals: Vec<ApprovalRow>,
+    publications: Vec<super::publishing::PublicationRow>,
     errors: Vec<FieldError>,
     reject_reason: String,
+    can_publish_now: bool,
+    can_retry: bool,
     editable: bool,
     can_submit: bool,
     can_review: bool,
@@ -326,14 +393,26 @@ struct EditorPage {
 
 /// What the editor is re-rendered with after a refused action.
 #[derive(Default)]
-struct Rerender {
-    errors: Vec<FieldError>,
+pub(super) struct Rerender {
+    pub(super) errors: Vec<FieldError>,
     form: Option<PostForm>,
     reject_reason: String,
     schedule_value: Option<String>,
 }
 
-async fn editor_page(state: &AppState, ctx: WsCtx, id: PostId, status: StatusCode, again: Rerender) -> PageResult {
+impl Rerender {
+    pub(super) fn errors(errors: Vec<FieldError>) -> Self {
+        Self { errors, ..Default::default() }
+    }
+}
+
+pub(super) async fn editor_page(
+    state: &AppState,
+    ctx: WsCtx,
+    id: PostId,
+    status: StatusCode,
+    again: Rerender,
+) -> PageResult {
     let s = &state.services;
     let view = s.post(&ctx.actor, id).await?;
     let post = &view.post;
@@ -342,6 +421,11 @@ async fn editor_page(state: &AppState, ctx: WsCtx, id: PostId, status: StatusCod
     let can_edit = ctx.actor.can(Permission::EditContent);
     let can_review = ctx.actor.can(Permission::Review);
     let allowed = |a: PostAction| post.state.after(a).is_ok();
+    let accounts = match &state.accounts {
+        Some(a) => a.connected_accounts(&ctx.actor, post.brand_id).await?,
+        None => vec![],
+    };
+    let publications = s.publications(&ctx.actor, post.id).await?;
     let page = EditorPage {
         ws: ctx.ws_path(),
         csrf: ctx.chrome.csrf.clone(),
@@ -353,7 +437,10 @@ async fn editor_page(state: &AppState, ctx: WsCtx, id: PostId, status: StatusCod
         state_class: state_class(post.state),
         version: post.version,
         digest: view.digest.as_str().to_owned(),
-        networks: network_fields(again.form.as_ref(), Some(&post.content)),
+        networks: network_fields(again.form.as_ref(), Some(&post.content), &accounts),
+        publications: super::publishing::rows(&publications),
+        can_publish_now: can_edit && matches!(post.state, PostState::Approved | PostState::Scheduled),
+        can_retry: can_edit && matches!(post.state, PostState::Failed | PostState::Unconfirmed),
         schedule_value: again.schedule_value.unwrap_or_else(|| {
             post.schedule.as_ref().map(|s| s.local.strftime("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
         }),
@@ -396,12 +483,12 @@ pub async fn editor(State(state): State<AppState>, ctx: WsCtx) -> PageResult {
     editor_page(&state, ctx, id, StatusCode::OK, Rerender::default()).await
 }
 
-fn done(ctx: &WsCtx, id: PostId, msg: &str) -> PageResult {
+pub(super) fn done(ctx: &WsCtx, id: PostId, msg: &str) -> PageResult {
     Ok(redirect_msg(&format!("{}/posts/{}", ctx.ws_path(), id), msg))
 }
 
 /// Re-renders the editor for a refused action, or shows the error page.
-async fn refused(
+pub(super) async fn refused(
     state: &AppState,
     ctx: WsCtx,
     id: PostId,
@@ -443,7 +530,7 @@ pub async fn update(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<Po
 #[serde(deny_unknown_fields)]
 pub struct VersionForm {
     #[serde(default)]
-    version: String,
+    pub(super) version: String,
 }
 
 pub async fn submit(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<VersionForm>) -> PageResult {
@@ -464,7 +551,7 @@ pub async fn archive(State(state): State<AppState>, ctx: WsCtx, form: CsrfForm<V
 
 /// An action whose form carries only the version the editor saw (submit, archive): a bad
 /// version re-renders the editor, a refusal shows why, success goes back with `flash`.
-async fn versioned_action(
+pub(super) async fn versioned_action(
     state: &AppState,
     ctx: WsCtx,
     raw_version: &str,

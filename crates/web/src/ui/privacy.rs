@@ -1,6 +1,6 @@
 //! The privacy centre's pages: the policy, terms and sub-processors (public), cookie settings
 //! (the banner's target), the personal privacy page (marketing consent, export, account
-//! deletion), one-click unsubscribe, and per workspace the audit log, export and deletion.
+//! deletion), and per workspace the audit log, export and deletion.
 //!
 //! Cookies: only the essential ones below are ever set, and the banner and the consent record
 //! exist so that no optional cookie can be added without asking first
@@ -14,7 +14,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE, USER_AGENT};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -51,7 +51,6 @@ pub fn routes() -> Router<AppState> {
         .route("/privacy/me/export", post(export_me))
         .route("/privacy/me/delete", post(delete_me))
         .route("/privacy/exports/{id}", get(download))
-        .route("/unsubscribe", get(unsubscribe))
         .route("/w/{ws}/audit", get(audit_page))
         .route("/w/{ws}/privacy", get(workspace_page))
         .route("/w/{ws}/privacy/export", post(export_workspace))
@@ -382,37 +381,6 @@ async fn delete_me(State(state): State<AppState>, cu: CurrentUser, form: CsrfFor
             FormOutcome::Page(p) => Err(p),
         },
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// One-click unsubscribe (no sign-in)
-// ---------------------------------------------------------------------------------------------
-
-async fn unsubscribe(State(state): State<AppState>, uri: Uri) -> PageResult {
-    let q = uri.query().unwrap_or("");
-    let u = super::form_urlencoded_get(q, "u").unwrap_or_default();
-    let sig = super::form_urlencoded_get(q, "sig").unwrap_or_default();
-    let (title, text, status) = match state.services.unsubscribe(&u, &sig).await {
-        Ok(()) => (
-            "You are unsubscribed",
-            "You will receive no more news from Nanopost. Messages about your account (sign-in links, publishing problems) still arrive.",
-            StatusCode::OK,
-        ),
-        Err(nanopost_services::ServiceError::Conflict(_)) => (
-            "This link does not work",
-            "This unsubscribe link is not valid. Copy the whole link from the message, or change your choice on your privacy page.",
-            StatusCode::BAD_REQUEST,
-        ),
-        Err(e) => return Err(e.into()),
-    };
-    let page = MessagePage {
-        chrome: Chrome::anonymous(),
-        title: title.into(),
-        text: text.into(),
-        link: "/privacy/me".into(),
-        link_text: "Your privacy settings".into(),
-    };
-    Ok(render(status, &page))
 }
 
 // ---------------------------------------------------------------------------------------------

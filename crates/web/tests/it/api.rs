@@ -3,7 +3,10 @@
 
 mod bad_input;
 mod isolation;
+pub(crate) mod media;
+mod notifications;
 mod openapi;
+mod publishing;
 mod review;
 mod roles;
 mod tokens_and_pages;

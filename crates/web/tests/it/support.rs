@@ -56,6 +56,16 @@ impl TestApp {
     }
 
     pub async fn build(public_url: &str, max_body_bytes: usize) -> Self {
+        Self::build_with(public_url, max_body_bytes, |s| s).await
+    }
+
+    /// [`TestApp::build`] with the services adjusted before the router is made (e.g. a
+    /// Telegram bot attached).
+    pub async fn build_with(
+        public_url: &str,
+        max_body_bytes: usize,
+        adjust: impl FnOnce(Services) -> Services,
+    ) -> Self {
         let db_path = std::env::temp_dir().join(format!("nanopost-web-test-{}.db", uuid::Uuid::new_v4().simple()));
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("open sqlite");
         store.migrate().await.expect("migrate");
@@ -65,7 +75,7 @@ impl TestApp {
             argon2: Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 },
             ..ServiceConfig::default()
         };
-        let services = Services::new(store, clock.clone(), config).expect("services");
+        let services = adjust(Services::new(store, clock.clone(), config).expect("services"));
         let router = router(services.clone(), WebConfig { public_url: public_url.into(), max_body_bytes });
         TestApp { router, services, clock, public_url: public_url.into(), db_path }
     }

@@ -5,7 +5,10 @@ mod accounts;
 mod connections;
 mod csrf;
 mod input;
+mod media;
+mod notifications;
 mod privacy;
+mod publishing;
 mod review;
 mod roles;
 

@@ -17,13 +17,15 @@ use nanopost_services::Accounts;
 use nanopost_web::{WebConfig, router_with_accounts};
 use std::sync::Arc;
 
-struct Setup {
-    app: TestApp,
-    li: FakeLinkedIn,
-    tt: FakeTikTok,
+pub(super) struct Setup {
+    pub(super) app: TestApp,
+    pub(super) li: FakeLinkedIn,
+    pub(super) tt: FakeTikTok,
+    pub(super) accounts: Accounts,
 }
 
-async fn setup() -> Setup {
+/// An app with the LinkedIn and TikTok fakes configured (Instagram is not).
+pub(super) async fn setup() -> Setup {
     let mut app = TestApp::new().await;
     let clock: Arc<dyn Clock> = app.clock.clone();
     let li = FakeLinkedIn::start_with(LinkedInConfig::default().with_clock(clock.clone())).await.unwrap();
@@ -60,13 +62,13 @@ async fn setup() -> Setup {
     app.router = router_with_accounts(
         app.services.clone(),
         WebConfig { public_url: app.public_url.clone(), max_body_bytes: 64 * 1024 },
-        Some(accounts),
+        Some(accounts.clone()),
     );
-    Setup { app, li, tt }
+    Setup { app, li, tt, accounts }
 }
 
 /// The path and query of a callback `Location` (the redirect URI is on the public URL).
-fn local(location: &str) -> String {
+pub(super) fn local(location: &str) -> String {
     let url = reqwest::Url::parse(location).unwrap();
     format!("{}?{}", url.path(), url.query().unwrap_or(""))
 }

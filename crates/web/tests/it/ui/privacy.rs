@@ -120,8 +120,13 @@ async fn promise_marketing_only_with_consent_unsubscribe_link_works_without_sign
     let tampered = path.replace("sig=", "sig=x");
     let mut anon = Browser::new(&app);
     assert_eq!(anon.get(&tampered).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(anon.post(&tampered, &[("List-Unsubscribe", "One-Click")]).await.status, StatusCode::BAD_REQUEST);
     assert!(app.services.marketing_consent(&user).await.unwrap());
-    let done = anon.get(path).await;
+    // Opening the link asks (mail scanners open links); the one-click POST does it.
+    let asked = anon.get(path).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+    assert!(app.services.marketing_consent(&user).await.unwrap());
+    let done = anon.post(path, &[("List-Unsubscribe", "One-Click")]).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("You are unsubscribed"));
     assert!(!app.services.marketing_consent(&user).await.unwrap(), "takes effect at once");

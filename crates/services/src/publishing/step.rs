@@ -1,0 +1,332 @@
+//! Advancing one publication: the adapter's steps, each saved before the next network call,
+//! and the end of it (published, failed, unconfirmed) told to the post and the workspace.
+
+use super::{AdvancePayload, Publishing, advance_job, mark_failed};
+use crate::error::{Result, ServiceError};
+use crate::notify::Notice;
+use crate::{AuditAction, AuditEvent};
+use nanopost_domain::approval::ApprovedPublication;
+use nanopost_domain::ids::{PostId, WorkspaceId};
+use nanopost_domain::post::PostState;
+use nanopost_domain::publication::{PublicationState, post_outcome};
+use nanopost_jobs::{Job, JobError, JobResult};
+use nanopost_platforms::publish::{MediaItem, Next, PublishProgress, Stage};
+use nanopost_platforms::vault::VaultError;
+use nanopost_platforms::{ErrorClass, rules};
+use nanopost_storage::{Publication, StorageError};
+
+/// Steps one job takes before handing over to a fresh job (keeps each job short).
+const STEPS_PER_JOB: usize = 12;
+
+fn retry(e: impl std::fmt::Display) -> JobError {
+    JobError::retry(e.to_string())
+}
+
+/// How a step's failure ends.
+enum Failure {
+    /// Try the step again later (the runtime's backoff, or not before the instant).
+    /// `refused`: the network answered with a refusal (the call created nothing).
+    Again { error: JobError, refused: bool },
+    /// Give the publication up with this class and sentence. `refused`: the network answered
+    /// with a refusal, so the call created nothing (as opposed to an answer that never came).
+    GiveUp { class: String, why: String, reconnect: bool, refused: bool },
+}
+
+impl Publishing {
+    pub(super) async fn advance(&self, a: AdvancePayload, job: &Job) -> JobResult {
+        let store = self.services.store();
+        let Some(mut row) = store.publication(a.workspace_id, a.publication_id).await.map_err(retry)? else {
+            return Ok(vec![]);
+        };
+        if row.state.is_final() {
+            return Ok(vec![]);
+        }
+        let Some(account) = row.account_id else {
+            self.give_up(row, "the account was disconnected before the post went out", "no_account")
+                .await
+                .map_err(retry)?;
+            return Ok(vec![]);
+        };
+        // The approval is checked again before every step (invariant I1).
+        let publication = match self.services.authorized_publication(row.workspace_id, row.post_id).await {
+            Ok(p) if p.approval_id() == row.approval_id => p,
+            Ok(_) => {
+                self.give_up(row, "the post was approved again since; publish it again", "approval_changed")
+                    .await
+                    .map_err(retry)?;
+                return Ok(vec![]);
+            }
+            Err(ServiceError::Internal(e)) => return Err(JobError::retry(e)),
+            Err(e) => {
+                self.give_up(row, &format!("not published: {e}"), "not_approved").await.map_err(retry)?;
+                return Ok(vec![]);
+            }
+        };
+        let mut progress = PublishProgress::from_json(&row.progress)
+            .map_err(|e| JobError::permanent(format!("stored progress is unreadable: {e}")))?;
+        if job.attempts > 1 || a.recovering {
+            // An earlier attempt ended without a clean hand-over (a failure, a crash, a lost
+            // job): if it had recorded the creating call as in flight, the call may have gone.
+            progress = progress.resumed();
+        }
+        let media = match self.media_for(&publication, &row).await {
+            Ok(m) => m,
+            Err(ServiceError::Internal(e)) => return Err(JobError::retry(e)),
+            Err(e) => {
+                self.give_up(row, &e.to_string(), "media").await.map_err(retry)?;
+                return Ok(vec![]);
+            }
+        };
+        if progress.stage == Stage::Start
+            && let Some(why) = broken_rules(&publication, &row, &media)
+        {
+            self.give_up(row, &why, "content_rejected").await.map_err(retry)?;
+            return Ok(vec![]);
+        }
+        for taken in 0.. {
+            if taken >= STEPS_PER_JOB && progress.stage != Stage::PublishInFlight {
+                // Hand over to a fresh job (never between "in flight" and the call itself).
+                let now = self.services.now();
+                return Ok(vec![advance_job(&row, now, now)]);
+            }
+            let now = self.services.now();
+            let step = self.vault.advance(row.workspace_id, account, &publication, &media, &progress, now).await;
+            let step = match step {
+                Ok(step) => step,
+                Err(e) => {
+                    return match failure(&e, job) {
+                        Failure::Again { error, refused } => {
+                            let restart = matches!(&e, VaultError::Platform(pe) if pe.restart);
+                            let next = if restart && progress.stage != Stage::PublishInFlight {
+                                // The network dropped the container: start over from nothing.
+                                Some(PublishProgress::start())
+                            } else if refused && progress.stage == Stage::PublishInFlight {
+                                Some(progress.clone().refused())
+                            } else {
+                                None
+                            };
+                            if let Some(next) = next.filter(|n| *n != progress) {
+                                row.progress = next.to_json();
+                                row.updated_at = now;
+                                self.save(row).await?;
+                            }
+                            Err(error)
+                        }
+                        Failure::GiveUp { class, why, reconnect, refused } => {
+                            if reconnect && let Some(id) = row.account_id {
+                                let n =
+                                    Notice::ReconnectNeeded { account: id, network: row.network, reason: why.clone() };
+                                self.notify(row.workspace_id, n).await;
+                            }
+                            // A creating call that got no clear refusal may have reached the
+                            // network: that is never "failed", a person checks.
+                            if progress.stage == Stage::PublishInFlight && (!refused || progress.maybe_sent) {
+                                self.unconfirmed(row, &why).await.map_err(retry)?;
+                            } else {
+                                self.give_up(row, &why, &class).await.map_err(retry)?;
+                            }
+                            Ok(vec![])
+                        }
+                    };
+                }
+            };
+            row.progress = step.progress.to_json();
+            row.updated_at = now;
+            match step.next {
+                Next::Continue => {
+                    let Some(saved) = self.save(row).await? else { return Ok(vec![]) };
+                    row = saved;
+                    progress = step.progress;
+                }
+                Next::PollAfter(wait) => {
+                    let Some(saved) = self.save(row).await? else { return Ok(vec![]) };
+                    let at = now.checked_add(wait).unwrap_or(now);
+                    return Ok(vec![advance_job(&saved, at, now)]);
+                }
+                Next::Done(published) => {
+                    row.state = PublicationState::Published;
+                    row.external_id = Some(published.external_id);
+                    row.url = published.url;
+                    row.error = None;
+                    row.error_class = None;
+                    row.finished_at = Some(now);
+                    let Some(saved) = self.save(row).await? else { return Ok(vec![]) };
+                    tracing::info!(publication = %saved.id, post = %saved.post_id, network = %saved.network, "published");
+                    let event = AuditEvent::in_workspace(saved.workspace_id, AuditAction::PublicationPublished)
+                        .target("publication", saved.id);
+                    self.services.audit(event).await;
+                    self.settle(saved.workspace_id, saved.post_id).await.map_err(retry)?;
+                    return Ok(vec![]);
+                }
+                Next::Unconfirmed(why) => {
+                    self.unconfirmed(row, &why).await.map_err(retry)?;
+                    return Ok(vec![]);
+                }
+            }
+        }
+        unreachable!("the step loop only ends by returning")
+    }
+
+    /// The approved media of the publication's network, checked against the approved digests.
+    async fn media_for(&self, publication: &ApprovedPublication, row: &Publication) -> Result<Vec<MediaItem>> {
+        let Some(variant) = publication.content().variants.iter().find(|v| v.network == row.network) else {
+            return Err(ServiceError::Conflict(format!("the approved post has no {} version", row.network.label())));
+        };
+        if variant.media.is_empty() {
+            return Ok(vec![]);
+        }
+        // TEMPORARY (lead): replaced by `Services::publication_items` when the media library lands.
+        Err(ServiceError::Conflict("posts with media cannot be published until the media library exists".into()))
+    }
+
+    /// Saves a step; `None` if another worker advanced the publication meanwhile (it owns it).
+    async fn save(&self, row: Publication) -> std::result::Result<Option<Publication>, JobError> {
+        match self.services.store().update_publication(&row).await {
+            Ok(saved) => Ok(Some(saved)),
+            Err(StorageError::Stale) => {
+                tracing::warn!(publication = %row.id, "another worker advanced this publication; leaving it to them");
+                Ok(None)
+            }
+            Err(e) => Err(retry(e)),
+        }
+    }
+
+    /// Ends a publication as failed, tells the workspace, and settles the post if it was last.
+    pub(super) async fn give_up(&self, mut row: Publication, why: &str, class: &str) -> Result<()> {
+        let now = self.services.now();
+        mark_failed(&mut row, class, why, now);
+        let saved = match self.services.store().update_publication(&row).await {
+            Ok(saved) => saved,
+            Err(StorageError::Stale) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        tracing::warn!(publication = %saved.id, post = %saved.post_id, class, reason = why, "publication failed");
+        self.announce_failure(&saved).await;
+        self.settle(saved.workspace_id, saved.post_id).await?;
+        Ok(())
+    }
+
+    async fn unconfirmed(&self, mut row: Publication, why: &str) -> Result<()> {
+        let now = self.services.now();
+        row.state = PublicationState::Unconfirmed;
+        row.error_class = Some("unconfirmed".into());
+        row.error = Some(why.to_owned());
+        row.updated_at = now;
+        row.finished_at = Some(now);
+        let saved = match self.services.store().update_publication(&row).await {
+            Ok(saved) => saved,
+            Err(StorageError::Stale) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        tracing::warn!(publication = %saved.id, post = %saved.post_id, reason = why, "publication unconfirmed");
+        self.announce_failure(&saved).await;
+        self.settle(saved.workspace_id, saved.post_id).await?;
+        Ok(())
+    }
+
+    /// Tells the workspace (audit log and notifications) that a publication did not go out.
+    pub(super) async fn announce_failure(&self, row: &Publication) {
+        let reason = row.error.clone().unwrap_or_default();
+        let (action, notice) = match row.state {
+            PublicationState::Unconfirmed => (
+                AuditAction::PublicationUnconfirmed,
+                Notice::PublishUnconfirmed { post: row.post_id, network: row.network, reason },
+            ),
+            _ => (
+                AuditAction::PublicationFailed,
+                Notice::PublishFailed { post: row.post_id, network: row.network, reason },
+            ),
+        };
+        self.services.audit(AuditEvent::in_workspace(row.workspace_id, action).target("publication", row.id)).await;
+        self.notify(row.workspace_id, notice).await;
+    }
+
+    async fn notify(&self, ws: WorkspaceId, notice: Notice) {
+        if let Err(e) = self.services.notify(ws, notice).await {
+            tracing::error!(error = %e, workspace = %ws, "could not notify the workspace");
+        }
+    }
+
+    /// When every publication of the post is final, the post becomes published, failed or
+    /// unconfirmed. True if it settled now. Safe to call from every finishing worker: the last
+    /// one to commit sees every publication final.
+    pub(super) async fn settle(&self, ws: WorkspaceId, post_id: PostId) -> Result<bool> {
+        let store = self.services.store();
+        for _ in 0..3 {
+            let Some(mut post) = store.post(ws, post_id).await? else { return Ok(false) };
+            if post.state != PostState::Publishing {
+                return Ok(false);
+            }
+            let states = store.publications_of_post(ws, post_id).await?.into_iter().map(|p| p.state);
+            let Some(outcome) = post_outcome(states) else { return Ok(false) };
+            post.settle_publishing(outcome, self.services.now()).map_err(crate::posts::post_error)?;
+            match store.save_post(&post).await {
+                Ok(saved) => {
+                    tracing::info!(post = %post_id, state = %saved.state, "publishing settled");
+                    return Ok(true);
+                }
+                Err(StorageError::Stale) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// The network's rules, checked again right before publishing.
+fn broken_rules(publication: &ApprovedPublication, row: &Publication, media: &[MediaItem]) -> Option<String> {
+    let variant = publication.content().variants.iter().find(|v| v.network == row.network)?;
+    let facts: Vec<_> = media.iter().map(|m| m.facts).collect();
+    let issues = rules::check(row.network, &variant.caption, &facts);
+    if issues.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = issues.iter().map(|i| format!("{}: {}", i.field, i.message)).collect();
+    Some(format!("{} would refuse this post: {}", row.network.label(), list.join("; ")))
+}
+
+fn failure(e: &VaultError, job: &Job) -> Failure {
+    let last_attempt = job.attempts >= job.max_attempts;
+    let give_up = |class: &str, why: String, refused: bool| Failure::GiveUp {
+        class: class.to_owned(),
+        why,
+        reconnect: false,
+        refused,
+    };
+    match e {
+        VaultError::Platform(pe) => {
+            let why = format!("{} said: {} ({})", pe.network.label(), pe.message, pe.code);
+            match pe.class {
+                ErrorClass::ReconnectNeeded => Failure::GiveUp {
+                    class: pe.class.as_str().into(),
+                    why: format!("{why}; connect the account again"),
+                    reconnect: true,
+                    refused: true,
+                },
+                ErrorClass::ContentRejected => give_up(pe.class.as_str(), why, true),
+                _ if last_attempt => {
+                    let refused = matches!(pe.class, ErrorClass::BackOffUntil(_));
+                    give_up(pe.class.as_str(), format!("{why}; gave up after {} attempts", job.attempts), refused)
+                }
+                ErrorClass::BackOffUntil(at) => Failure::Again { error: JobError::retry_at(why, at), refused: true },
+                ErrorClass::RetryLater | ErrorClass::Unknown => {
+                    Failure::Again { error: JobError::retry(why), refused: false }
+                }
+            }
+        }
+        VaultError::NotConfigured(n) => {
+            give_up("not_configured", format!("{} is not set up on this installation", n.label()), true)
+        }
+        VaultError::Custody(c) => Failure::GiveUp {
+            class: "reconnect_needed".into(),
+            why: format!("the account's tokens cannot be read ({c}); connect it again"),
+            reconnect: true,
+            refused: true,
+        },
+        VaultError::Storage(StorageError::NotFound) => {
+            give_up("no_account", "the account was disconnected before the post went out".into(), true)
+        }
+        other if last_attempt => give_up("unknown", format!("{other}; gave up after {} attempts", job.attempts), false),
+        other => Failure::Again { error: JobError::retry(other.to_string()), refused: false },
+    }
+}
