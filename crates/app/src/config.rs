@@ -180,13 +180,21 @@ impl Workers {
 }
 
 /// Where background jobs wait.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Queue {
     pub backend: QueueBackend,
     /// `redis://…`, required when `backend = "redis"`. Redacted like the database URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis_url: Option<DatabaseUrl>,
+    /// Every Redis key of the queue starts with this (several installations can share a Redis).
+    pub redis_prefix: String,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        Self { backend: QueueBackend::default(), redis_url: None, redis_prefix: "nanopost".into() }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -315,12 +323,14 @@ impl Privacy {
 /// The app registrations at the social networks. A network is offered only when its client id
 /// and secret are set. The URL keys replace the networks' real hosts (for `nanopost demo` and
 /// tests against local fakes); leave them unset in production.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Networks {
     pub instagram: InstagramNetwork,
     pub linkedin: LinkedinNetwork,
     pub tiktok: TiktokNetwork,
+    /// How long a call to a network may take before it is abandoned (and retried later).
+    pub request_timeout_secs: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -384,8 +394,31 @@ pub struct TiktokNetwork {
     pub audited: bool,
 }
 
+impl Default for Networks {
+    fn default() -> Self {
+        Self {
+            instagram: InstagramNetwork::default(),
+            linkedin: LinkedinNetwork::default(),
+            tiktok: TiktokNetwork::default(),
+            request_timeout_secs: u32::try_from(
+                nanopost_platforms::http::HttpSettings::default().total_timeout.as_secs(),
+            )
+            .unwrap_or(30),
+        }
+    }
+}
+
 impl Networks {
+    /// The networks' HTTP timeouts.
+    pub fn http(&self) -> nanopost_platforms::http::HttpSettings {
+        nanopost_platforms::http::HttpSettings {
+            total_timeout: std::time::Duration::from_secs(u64::from(self.request_timeout_secs)),
+            ..Default::default()
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
+        range("networks.request_timeout_secs", self.request_timeout_secs, 1, 300)?;
         let ig = &self.instagram;
         pair("networks.instagram", "app_id", &ig.app_id, "app_secret", ig.app_secret.as_ref())?;
         pair(
@@ -998,6 +1031,13 @@ fn check_database_url(url: &DatabaseUrl) -> Result<(), ConfigError> {
 }
 
 fn check_queue(queue: &Queue) -> Result<(), ConfigError> {
+    let p = &queue.redis_prefix;
+    if p.is_empty() || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        return Err(ConfigError::new(
+            "queue.redis_prefix",
+            format!("{p:?} must be 1 to 64 letters, digits, '_', '-' or '.'"),
+        ));
+    }
     match (&queue.backend, &queue.redis_url) {
         (QueueBackend::Redis, None) => Err(ConfigError::new(
             "queue.redis_url",
@@ -1159,8 +1199,10 @@ impl Provider for EnvVars {
         let mut dict = Dict::new();
         for (path, raw) in &self.vars {
             // Network ids and secrets are text even when they look like numbers.
-            let network_text = path[0] == "networks" && path.last().is_some_and(|k| k != "audited")
+            let network_text = path[0] == "networks"
+                && path.last().is_some_and(|k| k != "audited" && k != "request_timeout_secs")
                 || path.last().is_some_and(|k| k == "sealing_key_id")
+                || path.len() == 2 && path[0] == "queue" && path[1] == "redis_prefix"
                 || path[0] == "ai" && path.len() == 2 && AI_TEXT_KEYS.contains(&path[1].as_str())
                 || path[0] == "telegram" && path.len() == 2 && telegram::TEXT_KEYS.contains(&path[1].as_str())
                 || path[0] == "media"

@@ -46,6 +46,7 @@ pub fn networks_for(ep: &FakeEndpoints) -> Networks {
             api_url: Some(ep.tiktok_base_url.clone()),
             audited: false,
         },
+        ..Networks::default()
     }
 }
 

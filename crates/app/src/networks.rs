@@ -39,6 +39,7 @@ pub fn configured(config: &Config, public_url: &str) -> Networks {
     let instagram = credentials(&n.instagram.app_id, n.instagram.app_secret.as_ref()).map(|app| {
         let ig = &n.instagram;
         let mut cfg = InstagramConfig::new(app, &callback("instagram"));
+        cfg.http = n.http();
         cfg.facebook_app = credentials(&ig.facebook_app_id, ig.facebook_app_secret.as_ref());
         set(
             &mut cfg.authorize_url,
@@ -52,6 +53,7 @@ pub fn configured(config: &Config, public_url: &str) -> Networks {
     });
     let linkedin = credentials(&n.linkedin.client_id, n.linkedin.client_secret.as_ref()).map(|app| {
         let mut cfg = LinkedinConfig::new(app, &callback("linkedin"));
+        cfg.http = n.http();
         set(&mut cfg.oauth_url, &n.linkedin.oauth_url);
         set(&mut cfg.api_url, &n.linkedin.api_url);
         set(&mut cfg.api_version, &n.linkedin.api_version);
@@ -59,6 +61,7 @@ pub fn configured(config: &Config, public_url: &str) -> Networks {
     });
     let tiktok = credentials(&n.tiktok.client_key, n.tiktok.client_secret.as_ref()).map(|app| {
         let mut cfg = TiktokConfig::new(app, &callback("tiktok"));
+        cfg.http = n.http();
         set(&mut cfg.authorize_url, &n.tiktok.authorize_url);
         set(&mut cfg.api_url, &n.tiktok.api_url);
         cfg.audited = n.tiktok.audited;

@@ -18,14 +18,11 @@ use tokio::task::JoinHandle;
 /// How often housekeeping runs.
 pub const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(60);
 
-/// Every Redis key of the queue starts with this.
-pub const REDIS_PREFIX: &str = "nanopost";
-
 /// The queue jobs wait in: the database's own tables, or Redis when configured.
 pub async fn open_queue(config: &Config, store: &Store) -> Result<AnyQueue> {
     match (config.queue.backend, &config.queue.redis_url) {
         (QueueBackend::Redis, Some(url)) => {
-            let q = RedisQueue::connect(url.expose(), REDIS_PREFIX)
+            let q = RedisQueue::connect(url.expose(), &config.queue.redis_prefix)
                 .await
                 .with_context(|| format!("cannot connect to the Redis queue {}", url.redacted()))?;
             Ok(AnyQueue::Redis(q))

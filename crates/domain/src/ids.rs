@@ -65,4 +65,6 @@ id_type!(
     MediaId,
     /// One post going out to one connected account.
     PublicationId,
+    /// One request to the AI: a post, a plan, a regeneration or an image description.
+    GenerationId,
 );

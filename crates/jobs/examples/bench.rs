@@ -8,6 +8,8 @@
 //! fresh database per run). Redis: NANOPOST_TEST_REDIS_URL (default redis://127.0.0.1:6379/;
 //! a fresh key prefix per run). SQLite: a temporary file.
 //! NANOPOST_BENCH_FIGURES (default `throughput,lateness`) limits which figures are measured.
+//! NANOPOST_BENCH_JSON=1 prints, instead of the table, one JSON line of raw figures per run and
+//! backend (bench/jobs.sh uses it to interleave runs with the peers and build one table).
 //!
 //! - throughput: 20,000 pre-enqueued no-op jobs run to completion by one runtime, "one
 //!   transaction per step" (claim 1, complete 1, 16 workers) and "batched" (claims of up to
@@ -209,6 +211,34 @@ fn summary(values: &[f64], decimals: usize) -> String {
     format!("{median:.decimals$} ({:.decimals$} – {:.decimals$})", v[0], v[v.len() - 1])
 }
 
+/// One run of every figure on `backend` as a JSON line: `{"impl":"nanopost","backend":..,"figures":{..}}`
+/// with `jobs_s_step`, `jobs_s_batched` and `late_{steady,burst}_{p50,p99,p999,max}` (ms).
+async fn json_run(b: Backend, run: usize) -> serde_json::Value {
+    let wanted = std::env::var("NANOPOST_BENCH_FIGURES").unwrap_or_else(|_| "throughput,lateness".into());
+    let mut figures = serde_json::Map::new();
+    if wanted.contains("throughput") {
+        figures.insert("jobs_s_step".into(), json!(throughput(b, step_config()).await));
+        figures.insert("jobs_s_batched".into(), json!(throughput(b, batch_config()).await));
+    }
+    if wanted.contains("lateness") {
+        let lead = SignedDuration::from_secs(if b == Backend::Postgres { 8 } else { 3 });
+        let spacing = SignedDuration::from_micros(1_000_000 / BURST_JOBS as i64);
+        for (name, l) in [
+            (
+                "steady",
+                lateness(b, STEADY_JOBS, SignedDuration::from_millis(10), SignedDuration::from_secs(1), batch_config())
+                    .await,
+            ),
+            ("burst", lateness(b, BURST_JOBS, spacing, lead, batch_config()).await),
+        ] {
+            for (p, key) in [(50.0, "p50"), (99.0, "p99"), (99.9, "p999"), (100.0, "max")] {
+                figures.insert(format!("late_{name}_{key}"), json!(pct(&l, p)));
+            }
+        }
+    }
+    json!({"impl": "nanopost", "backend": b.name(), "run": run, "figures": figures})
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -224,6 +254,15 @@ async fn main() {
             other => panic!("unknown backend {other:?}"),
         })
         .collect();
+
+    if std::env::var_os("NANOPOST_BENCH_JSON").is_some() {
+        for run in 0..runs {
+            for &b in &backends {
+                println!("{}", json_run(b, run).await);
+            }
+        }
+        return;
+    }
 
     println!("| backend | figure | median (min – max) over {runs} runs |");
     println!("|---|---|---|");

@@ -77,6 +77,17 @@ impl Networks {
         origins
     }
 
+    /// How long after a creating call was sent its effect may still land: the client gives up
+    /// on an answer after its total timeout; a little slack covers the network's own delay.
+    pub fn call_settle_time(&self, network: Network) -> std::time::Duration {
+        let http = match network {
+            Network::Instagram => self.instagram.as_ref().map(Instagram::http_settings),
+            Network::Linkedin => self.linkedin.as_ref().map(Linkedin::http_settings),
+            Network::Tiktok => self.tiktok.as_ref().map(Tiktok::http_settings),
+        };
+        http.unwrap_or_default().total_timeout + std::time::Duration::from_secs(5)
+    }
+
     pub fn is_configured(&self, network: Network) -> bool {
         match network {
             Network::Instagram => self.instagram.is_some(),

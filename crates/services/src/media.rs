@@ -37,6 +37,10 @@ pub const MAX_TAG_CHARS: usize = 40;
 const MAX_FILE_NAME_CHARS: usize = 120;
 /// Objects younger than this may belong to an upload whose row is still being written.
 const SWEEP_GRACE: SignedDuration = SignedDuration::from_hours(1);
+/// A rendition no post uses is kept this long (a reviewer may be looking at it).
+const RENDITION_GRACE: SignedDuration = SignedDuration::from_hours(24);
+/// Renditions looked at per sweep.
+const RENDITION_BATCH: u32 = 100;
 /// Objects looked at per sweep (each housekeeping run continues where the last one stopped).
 const SWEEP_BATCH: usize = 200;
 /// Signed URLs expire at the next multiple of this after `now + ttl`, so a page reloaded a
@@ -78,9 +82,9 @@ impl fmt::Debug for MediaSettings {
     }
 }
 
-/// Shared progress of the orphan sweep.
+/// Shared progress of the sweep: the last object key and the last rendition looked at.
 #[derive(Clone, Default)]
-pub struct SweepCursor(Arc<Mutex<Option<ObjectKey>>>);
+pub struct SweepCursor(Arc<Mutex<(Option<ObjectKey>, Option<MediaId>)>>);
 
 /// A file someone uploads.
 #[derive(Clone)]
@@ -367,13 +371,14 @@ impl Services {
             let mut posts: Vec<String> = uses.iter().map(|u| u.post_id.to_string()).collect();
             posts.sort();
             posts.dedup();
+            let one = posts.len() == 1;
             return Err(ServiceError::Conflict(format!(
-                "this media is used by {} that {} not archived ({}); remove it from {} or archive {} first",
-                if posts.len() == 1 { "a post".to_owned() } else { format!("{} posts", posts.len()) },
-                if posts.len() == 1 { "is" } else { "are" },
+                "this media is used by {} that {} not archived ({}); remove the media from {} or archive {} first",
+                if one { "a post".to_owned() } else { format!("{} posts", posts.len()) },
+                if one { "is" } else { "are" },
                 posts.join(", "),
-                if posts.len() == 1 { "it" } else { "them" },
-                if posts.len() == 1 { "it" } else { "them" },
+                if one { "the post" } else { "those posts" },
+                if one { "it" } else { "them" },
             )));
         }
         if let Some(brand) = self.store().brands_with_logo(ws, &ids).await?.first() {
@@ -630,16 +635,21 @@ impl Services {
         }
     }
 
+    /// The worker's media sweep: objects no row names and renditions no post uses any more.
+    /// Returns how many of each it removed.
+    pub async fn sweep_media(&self) -> Result<u64> {
+        Ok(self.sweep_media_objects().await? + self.sweep_unused_renditions().await?)
+    }
+
     /// Removes objects that no row names (left by a crash between storing an upload and
     /// writing its row, or by rows removed with a brand). Looks at a batch per call, from
     /// where the last call stopped; objects younger than an hour are left alone.
     pub async fn sweep_media_objects(&self) -> Result<u64> {
         let store = self.media_store().clone();
-        let cursor = self.media_settings().sweep.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let cursor = self.sweep_state().0.clone();
         let keys =
             store.list(KeyPrefix::All, cursor.as_ref(), SWEEP_BATCH).await.map_err(internal("cannot list media"))?;
-        let next = if keys.len() < SWEEP_BATCH { None } else { keys.last().cloned() };
-        *self.media_settings().sweep.0.lock().unwrap_or_else(|p| p.into_inner()) = next;
+        self.sweep_state().0 = if keys.len() < SWEEP_BATCH { None } else { keys.last().cloned() };
         let young = self.now() - SWEEP_GRACE;
         let mut removed = 0;
         for key in keys {
@@ -659,6 +669,36 @@ impl Services {
             removed += 1;
         }
         Ok(removed)
+    }
+
+    /// Deletes renditions older than a day that no post uses (any more: the post was deleted
+    /// or edited). Uploads stay until someone deletes them; renditions are remade on demand.
+    pub async fn sweep_unused_renditions(&self) -> Result<u64> {
+        let cursor = self.sweep_state().1;
+        let before = self.now() - RENDITION_GRACE;
+        let batch = self.store().renditions_made_before(before, cursor, RENDITION_BATCH).await?;
+        self.sweep_state().1 = if (batch.len() as u32) < RENDITION_BATCH { None } else { batch.last().map(|r| r.id) };
+        let mut removed = 0;
+        for r in batch {
+            if !self.store().media_uses(r.workspace_id, &[r.id]).await?.is_empty() {
+                continue;
+            }
+            match self.store().delete_media(r.workspace_id, r.id).await {
+                Ok(keys) => {
+                    self.delete_objects(&keys).await;
+                    tracing::info!(media = %r.id, "removed a rendition no post uses");
+                    removed += 1;
+                }
+                Err(StorageError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(removed)
+    }
+
+    fn sweep_state(&self) -> std::sync::MutexGuard<'_, (Option<ObjectKey>, Option<MediaId>)> {
+        // A panic while holding the lock leaves at worst a stale cursor.
+        self.media_settings().sweep.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -6,6 +6,7 @@
 //! tenant data takes a [`WorkspaceId`] and puts it in the `WHERE` clause (invariant I3).
 
 mod error;
+mod generation_records;
 pub mod inventory;
 mod job_records;
 mod media_records;
@@ -17,6 +18,7 @@ mod records_accounts;
 mod telegram_records;
 
 pub use error::{Result, StorageError};
+pub use generation_records::*;
 pub use job_records::*;
 pub use media_records::*;
 pub use notify_records::*;
@@ -54,6 +56,7 @@ pub mod sqlite {
     include!("repo_telegram.rs");
     include!("repo_notify.rs");
     include!("repo_publishing.rs");
+    include!("repo_generation.rs");
 }
 
 pub mod postgres {
@@ -69,6 +72,7 @@ pub mod postgres {
     include!("repo_telegram.rs");
     include!("repo_notify.rs");
     include!("repo_publishing.rs");
+    include!("repo_generation.rs");
 }
 
 /// The repository the rest of the program talks to.
@@ -380,4 +384,30 @@ delegate! {
     fn media_key_exists(&self, storage_key: &str) -> Result<bool>;
     /// Unscoped (operator commands): every item in id order, without tags.
     fn all_media(&self, after: Option<nanopost_domain::ids::MediaId>, limit: u32) -> Result<Vec<MediaRecord>>;
+    /// Unscoped (the sweep): renditions made before `before`, in id order after `after`.
+    fn renditions_made_before(&self, before: Timestamp, after: Option<nanopost_domain::ids::MediaId>, limit: u32) -> Result<Vec<MediaRecord>>;
+}
+
+// AI generation: requests run as jobs, the drafts they made, monthly usage and its quota.
+delegate! {
+    /// Records the generation and counts it in `month`'s usage if `quota` (0: none) leaves
+    /// room, enqueueing `jobs` in the same transaction; nothing is written when it does not.
+    fn insert_generation(&self, g: &GenerationRecord, month: &str, quota: u32, jobs: &[NewJob]) -> Result<Admission>;
+    fn generation(&self, ws: WorkspaceId, id: nanopost_domain::ids::GenerationId) -> Result<Option<GenerationRecord>>;
+    /// Newest first, of one brand if given.
+    fn generations(&self, ws: WorkspaceId, brand: Option<BrandId>, page: PageRequest) -> Result<Page<GenerationRecord>>;
+    /// Saves an open generation's progress; false if it has ended meanwhile.
+    fn update_generation(&self, g: &GenerationRecord) -> Result<bool>;
+    /// The final row, its drafts with their links, and the usage, in one transaction; false
+    /// (nothing written) if the generation had already ended.
+    fn finish_generation(&self, outcome: &GenerationOutcome<'_>) -> Result<bool>;
+    fn generated_posts(&self, ws: WorkspaceId, generation: nanopost_domain::ids::GenerationId) -> Result<Vec<GeneratedPost>>;
+    /// The generation that last wrote the post.
+    fn post_provenance(&self, ws: WorkspaceId, post: PostId) -> Result<Option<PostProvenance>>;
+    /// The newest suggested time a plan gave the post.
+    fn post_suggestion(&self, ws: WorkspaceId, post: PostId) -> Result<Option<GeneratedPost>>;
+    fn latest_description(&self, ws: WorkspaceId, media: nanopost_domain::ids::MediaId) -> Result<Option<GenerationRecord>>;
+    fn ai_usage(&self, ws: WorkspaceId, month: &str) -> Result<AiUsage>;
+    /// Unscoped (the generation sweep): open generations untouched since `before`.
+    fn stale_generations(&self, before: Timestamp) -> Result<Vec<GenerationRecord>>;
 }

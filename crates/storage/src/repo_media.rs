@@ -278,6 +278,28 @@ mod media_repo {
             rows.iter().map(media_from).collect()
         }
 
+        /// Renditions made before `before`, in id order after `after` (unscoped: the sweep of
+        /// renditions no post uses any more). Tags are not loaded.
+        pub async fn renditions_made_before(
+            &self,
+            before: Timestamp,
+            after: Option<MediaId>,
+            limit: u32,
+        ) -> Result<Vec<MediaRecord>> {
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                media_cols!(),
+                " FROM media WHERE parent_id IS NOT NULL AND created_at < $1 AND ($2 IS NULL OR id > $2) \
+                 ORDER BY id LIMIT $3"
+            ))
+            .bind(micros(before))
+            .bind(after.map(|a| a.as_uuid()))
+            .bind(i64::from(limit.clamp(1, MAX_BATCH)))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter().map(media_from).collect()
+        }
+
         /// `(media id, tag)` of the workspace's media with ids in `[from, to]`.
         async fn tags_between(&self, ws: WorkspaceId, from: Uuid, to: Uuid) -> Result<Vec<(Uuid, String)>> {
             let rows = sqlx::query(

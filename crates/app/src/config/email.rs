@@ -199,7 +199,16 @@ impl Email {
     }
 
     pub fn delivery_policy(&self) -> DeliveryPolicy {
-        DeliveryPolicy { poll: jiff::SignedDuration::from_secs(i64::from(self.poll_secs)), ..DeliveryPolicy::default() }
+        let d = DeliveryPolicy::default();
+        // The lease must outlast a whole batch against a server that answers as slowly as the
+        // timeout allows (each mail is bounded by four timeouts), or a second sender could take
+        // a mail that is still being sent.
+        let worst = i64::from(d.batch) * 4 * i64::from(self.smtp.timeout_secs) + 60;
+        DeliveryPolicy {
+            poll: jiff::SignedDuration::from_secs(i64::from(self.poll_secs)),
+            lease: d.lease.max(jiff::SignedDuration::from_secs(worst)),
+            ..d
+        }
     }
 }
 
@@ -243,6 +252,14 @@ mod tests {
         let e = Email { smtp: Smtp { port: Some(2525), ..enabled().smtp }, ..enabled() };
         assert_eq!(e.settings().port, 2525);
         assert_eq!(e.settings().hello_name.as_deref(), Some("example.com"));
+    }
+
+    #[test]
+    fn the_lease_outlasts_a_slow_batch() {
+        let slow = Email { smtp: Smtp { timeout_secs: 300, ..enabled().smtp }, ..enabled() };
+        let p = slow.delivery_policy();
+        assert!(p.lease.as_secs() >= i64::from(p.batch) * 4 * 300, "{p:?}");
+        assert_eq!(enabled().delivery_policy().poll.as_secs(), 5);
     }
 
     #[test]

@@ -299,6 +299,46 @@ mod tests {
     }
 
     #[test]
+    fn environment_variables_set_every_key_and_keep_s3_settings_as_text() {
+        let env =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>();
+        let c = super::super::load(
+            None,
+            env(&[
+                ("NANOPOST_MEDIA__STORE", "s3"),
+                ("NANOPOST_MEDIA__URL_TTL_SECS", "600"),
+                ("NANOPOST_MEDIA__MAX_IMAGE_BYTES", "1048576"),
+                ("NANOPOST_MEDIA__S3__ENDPOINT", "https://s3.eu-central-1.amazonaws.com"),
+                ("NANOPOST_MEDIA__S3__BUCKET", "123456"),
+                ("NANOPOST_MEDIA__S3__ACCESS_KEY_ID", "0042"),
+                ("NANOPOST_MEDIA__S3__SECRET_ACCESS_KEY", "12345678"),
+                ("NANOPOST_MEDIA__S3__PATH_STYLE", "false"),
+            ]),
+            &super::super::Overrides::default(),
+        )
+        .unwrap();
+        let m = &c.media;
+        assert_eq!((m.store, m.url_ttl_secs, m.max_image_bytes), (MediaStoreKind::S3, 600, 1_048_576));
+        assert_eq!((m.s3.bucket.as_str(), m.s3.access_key_id.as_str()), ("123456", "0042"));
+        assert_eq!(m.s3.secret_access_key.as_ref().map(|k| k.expose()), Some("12345678"));
+        assert!(!m.s3.path_style);
+        assert_eq!(c.service_config("http://x", nanopost_services::SecretKey::generate()).media.store.kind(), "s3");
+
+        let e = super::super::load(None, env(&[("NANOPOST_MEDIA__STORE", "s3")]), &super::super::Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("media.s3.endpoint: is required"), "{e}");
+        // Virtual-hosted style cannot put a bucket in front of an IP address.
+        let e =
+            Media { s3: MediaS3 { path_style: false, ..s3() }, ..Media::default() }.validate().unwrap_err().to_string();
+        assert!(e.starts_with("media.s3.endpoint") && e.contains("path-style"), "{e}");
+        let e = super::super::load(None, env(&[("NANOPOST_MEDIA__STORE", "ftp")]), &super::super::Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("media.store") && e.contains("NANOPOST_MEDIA__STORE"), "{e}");
+    }
+
+    #[test]
     fn the_secret_is_never_shown() {
         let m = Media { s3: s3(), ..Media::default() };
         assert!(!format!("{m:?}").contains("shh-secret"));

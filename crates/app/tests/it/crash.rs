@@ -1,6 +1,6 @@
 //! The crash suite (invariant I2): several `nanopost worker` processes publish approved posts
 //! to the LinkedIn fake while the test kills them with SIGKILL at random moments and starts
-//! them again, on SQLite and on PostgreSQL. Afterwards every approved post is published
+//! them again, on SQLite, on PostgreSQL, and on PostgreSQL with the queue in Redis. Afterwards every approved post is published
 //! exactly once per target, or marked unconfirmed (a person checks), or failed with a reason;
 //! none is published twice and none is left behind.
 //!
@@ -16,6 +16,7 @@ use nanopost_domain::network::Network;
 use nanopost_domain::post::{PostContent, PostState, Target, Variant};
 use nanopost_domain::publication::PublicationState;
 use nanopost_fakes::{Consent, Failure, FakeLinkedIn, Route, demo};
+use nanopost_jobs::{AnyQueue, RedisQueue};
 use nanopost_platforms::Secret;
 use nanopost_platforms::config::{AppCredentials, LinkedinConfig};
 use nanopost_platforms::custody::{KeyRing, derive_key};
@@ -61,6 +62,8 @@ impl Dice {
 struct Installation {
     dir: TempDir,
     database_url: String,
+    /// `(url, prefix)` when the queue is in Redis.
+    redis: Option<(String, String)>,
     secret: [u8; 32],
     li: FakeLinkedIn,
 }
@@ -74,10 +77,17 @@ impl Installation {
             .env("NANOPOST_LOG", "warn")
             .env("NANOPOST_WORKERS__CONCURRENCY", "8")
             .env("NANOPOST_WORKERS__JOB_LEASE_SECS", "2")
+            // A call unanswered after 2 s is abandoned; its publication looks again 7 s later.
+            .env("NANOPOST_NETWORKS__REQUEST_TIMEOUT_SECS", "2")
             .env("NANOPOST_NETWORKS__LINKEDIN__CLIENT_ID", demo::LINKEDIN_CLIENT_ID)
             .env("NANOPOST_NETWORKS__LINKEDIN__CLIENT_SECRET", demo::LINKEDIN_CLIENT_SECRET)
             .env("NANOPOST_NETWORKS__LINKEDIN__OAUTH_URL", self.li.base_url())
             .env("NANOPOST_NETWORKS__LINKEDIN__API_URL", self.li.base_url());
+        if let Some((url, prefix)) = &self.redis {
+            cmd.env("NANOPOST_QUEUE__BACKEND", "redis")
+                .env("NANOPOST_QUEUE__REDIS_URL", url)
+                .env("NANOPOST_QUEUE__REDIS_PREFIX", prefix);
+        }
         Server::start(&mut cmd, "Nanopost worker is running")
     }
 }
@@ -99,7 +109,10 @@ async fn prepare(inst: &Installation) -> (Services, Actor) {
         argon2: Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 },
         ..ServiceConfig::default()
     };
-    let services = Services::new(store.clone(), Arc::new(SystemClock), config).unwrap();
+    let mut services = Services::new(store.clone(), Arc::new(SystemClock), config).unwrap();
+    if let Some((url, prefix)) = &inst.redis {
+        services = services.with_queue(AnyQueue::Redis(RedisQueue::connect(url, prefix).await.unwrap()));
+    }
     let mut li_cfg = LinkedinConfig::new(
         AppCredentials {
             client_id: demo::LINKEDIN_CLIENT_ID.into(),
@@ -166,7 +179,7 @@ async fn prepare(inst: &Installation) -> (Services, Actor) {
     (services, actor)
 }
 
-async fn run(database_url: String, dir: TempDir) {
+async fn run(database_url: String, redis: Option<(String, String)>, dir: TempDir) {
     let mut secret = [0u8; 32];
     let mut dice = Dice::new();
     for b in &mut secret {
@@ -174,7 +187,7 @@ async fn run(database_url: String, dir: TempDir) {
     }
     write_secret(&dir.data_dir(), &secret);
     let li = FakeLinkedIn::start().await.unwrap();
-    let inst = Installation { dir, database_url, secret, li };
+    let inst = Installation { dir, database_url, redis, secret, li };
     let (services, actor) = prepare(&inst).await;
     // LinkedIn creates the post at once and answers slowly: many kills land between the
     // creation and the saving of its answer.
@@ -251,11 +264,20 @@ async fn run(database_url: String, dir: TempDir) {
 async fn killed_workers_never_post_twice_on_sqlite() {
     let dir = TempDir::new("crash-sqlite");
     let url = format!("sqlite://{}/nanopost.db", dir.data_dir().display());
-    run(url, dir).await;
+    run(url, None, dir).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_workers_never_post_twice_on_postgres() {
     let db = PgDb::create("crash");
-    run(db.url.clone(), TempDir::new("crash-pg")).await;
+    run(db.url.clone(), None, TempDir::new("crash-pg")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_workers_never_post_twice_with_the_queue_in_redis() {
+    let db = PgDb::create("crash_redis");
+    let url = std::env::var("NANOPOST_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let prefix = format!("np-crash-{}-{}", std::process::id(), jiff::Timestamp::now().as_microsecond());
+    run(db.url.clone(), Some((url.clone(), prefix.clone())), TempDir::new("crash-redis")).await;
+    RedisQueue::connect(&url, &prefix).await.unwrap().purge().await.unwrap();
 }

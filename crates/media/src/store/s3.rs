@@ -80,8 +80,10 @@ impl S3Store {
         let endpoint = config.endpoint.trim_end_matches('/');
         let url = endpoint.parse().map_err(|e| format!("endpoint {endpoint:?} is not a URL ({e})"))?;
         let style = if config.path_style { UrlStyle::Path } else { UrlStyle::VirtualHost };
-        let bucket = Bucket::new(url, style, config.bucket.clone(), config.region.clone())
-            .map_err(|e| format!("endpoint {endpoint:?} and bucket {:?} do not make a URL ({e})", config.bucket))?;
+        let bucket = Bucket::new(url, style, config.bucket.clone(), config.region.clone()).map_err(|e| {
+            let hint = if config.path_style { "" } else { "; for an IP address use path-style addressing" };
+            format!("endpoint {endpoint:?} and bucket {:?} do not make a URL ({e}){hint}", config.bucket)
+        })?;
         let credentials = Credentials::new(config.access_key_id.clone(), config.secret_access_key.expose().to_owned());
         // reqwest is built without a default TLS provider; the process installs ring once.
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -46,6 +46,11 @@ enum ContainerStatus {
 }
 
 impl Instagram {
+    /// The timeouts its HTTP client uses.
+    pub fn http_settings(&self) -> crate::http::HttpSettings {
+        self.cfg.http
+    }
+
     pub fn new(cfg: InstagramConfig) -> Self {
         let http = http::client(cfg.http);
         Self { cfg, http }

@@ -50,6 +50,11 @@ pub fn encode_urn(urn: &str) -> String {
 }
 
 impl Linkedin {
+    /// The timeouts its HTTP client uses.
+    pub fn http_settings(&self) -> crate::http::HttpSettings {
+        self.cfg.http
+    }
+
     pub fn new(cfg: LinkedinConfig) -> Self {
         let http = http::client(cfg.http);
         Self { cfg, http }

@@ -61,6 +61,11 @@ pub fn choose_privacy(audited: bool, requested: Option<&str>, offered: &[String]
 }
 
 impl Tiktok {
+    /// The timeouts its HTTP client uses.
+    pub fn http_settings(&self) -> crate::http::HttpSettings {
+        self.cfg.http
+    }
+
     pub fn new(cfg: TiktokConfig) -> Self {
         let http = http::client(cfg.http);
         Self { cfg, http }

@@ -69,6 +69,18 @@ impl Publishing {
             // job): if it had recorded the creating call as in flight, the call may have gone.
             progress = progress.resumed();
         }
+        if progress.maybe_sent
+            && let Some(since) = progress.in_flight_since
+        {
+            // The earlier attempt's call may still be on its way (its worker lost the job but
+            // not the connection): look for the post only once that call has certainly ended.
+            let settle = self.vault.networks().call_settle_time(row.network);
+            let settled = since.checked_add(settle).unwrap_or(since);
+            if self.services.now() < settled {
+                let why = format!("waiting until {settled} for an earlier call to {} to settle", row.network.label());
+                return Err(JobError::retry_at(why, settled));
+            }
+        }
         let media = match self.media_for(&publication, &row).await {
             Ok(m) => m,
             Err(ServiceError::Internal(e)) => return Err(JobError::retry(e)),

@@ -508,3 +508,33 @@ async fn the_sweep_removes_old_objects_no_row_names() {
     assert!(e.services.media_store().exists(&young).await.unwrap(), "young objects are left alone");
     assert!(e.object(&m.storage_key).is_some(), "objects with a row stay");
 }
+
+#[tokio::test]
+async fn renditions_no_post_uses_are_swept_after_a_day_and_uploads_stay() {
+    let e = media_env().await;
+    let (_, owner) = e.owner("owner@example.com").await;
+    let ws = owner.workspace_id;
+    let brand = e.services.create_brand(&owner, &brand_input()).await.unwrap();
+    let m = e.services.upload_media(&owner, upload(png(1000, 400), "a.png")).await.unwrap().media;
+    let (unused, _) = e.services.rendition_for(ws, m.id, Network::Instagram).await.unwrap();
+    let (used, _) = e.services.rendition_for(ws, m.id, Network::Tiktok).await.unwrap();
+    assert_ne!(unused.id, used.id);
+    let post =
+        e.services.create_post(&owner, brand.id, content_with(Network::Tiktok, vec![used.clone()])).await.unwrap();
+
+    // Within the day: nothing goes (a reviewer may be looking at it).
+    e.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(e.services.sweep_media().await.unwrap(), 0);
+    e.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(e.services.sweep_media().await.unwrap(), 1);
+    assert!(matches!(e.services.media_item(&owner, unused.id).await, Err(ServiceError::NotFound)));
+    assert!(e.services.media_item(&owner, used.id).await.is_ok(), "a post uses it");
+    assert!(e.services.media_item(&owner, m.id).await.is_ok(), "uploads stay");
+    assert_eq!(e.files().len(), 2);
+
+    // Deleting the post lets its rendition go too.
+    e.services.delete_post(&owner, post.id).await.unwrap();
+    assert_eq!(e.services.sweep_media().await.unwrap(), 1);
+    assert!(matches!(e.services.media_item(&owner, used.id).await, Err(ServiceError::NotFound)));
+    assert_eq!(e.files(), vec![e.media_dir().join(&m.storage_key)]);
+}

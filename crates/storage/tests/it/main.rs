@@ -7,6 +7,7 @@
 mod accounts;
 mod contract;
 mod fixtures;
+mod generation;
 mod harness;
 mod media;
 mod notify;

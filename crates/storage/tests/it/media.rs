@@ -223,6 +223,13 @@ async fn digests_find_earlier_uploads_and_operator_batches_see_everything(s: Sto
     s.insert_media(&r).await.unwrap();
     assert!(s.media_by_digest(ws.id, Some(b.id), &r.digest).await.unwrap().is_none(), "renditions are not uploads");
 
+    // The sweep's batches: renditions only, made before the cut-off, in id order.
+    assert_eq!(
+        s.renditions_made_before(t(1_000), None, 10).await.unwrap().iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![r.id]
+    );
+    assert!(s.renditions_made_before(t(0), None, 10).await.unwrap().is_empty(), "made at t(7)");
+    assert!(s.renditions_made_before(t(1_000), Some(r.id), 10).await.unwrap().is_empty());
     s.insert_media(&item(other.id, None, None, 8)).await.unwrap();
     let first = s.all_media(None, 2).await.unwrap();
     assert_eq!(first.len(), 2);

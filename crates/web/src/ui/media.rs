@@ -308,3 +308,25 @@ pub fn is_upload_path(path: &str) -> bool {
         (Some(""), Some("w"), Some(_), Some("media"), None)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_upload_route_gets_the_larger_body_limit() {
+        assert!(is_upload_path("/w/0190f2b1-0000-7000-8000-000000000000/media"));
+        assert!(is_upload_path("/w/x/media/"));
+        for other in ["/w/x/media/1", "/w/x/media/1/delete", "/w/x/brands", "/media/token", "/api/v1/media", "/w/media"]
+        {
+            assert!(!is_upload_path(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn sizes_read_like_people_write_them() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(human_size(3 * 1024), "3 KiB");
+    }
+}
