@@ -23,6 +23,8 @@ mod telegram;
 pub use telegram::{Telegram, TelegramMode};
 mod email;
 pub use email::Email;
+mod generation;
+pub use generation::Generation;
 
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "NANOPOST_";
@@ -52,6 +54,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "media",
     "telegram",
     "email",
+    "generation",
 ];
 
 /// Keys whose environment value is always taken as a plain string (never parsed as a number,
@@ -98,6 +101,7 @@ pub struct Config {
     pub media: Media,
     pub telegram: Telegram,
     pub email: Email,
+    pub generation: Generation,
 }
 
 impl Default for Config {
@@ -121,6 +125,7 @@ impl Default for Config {
             media: Media::default(),
             telegram: Telegram::default(),
             email: Email::default(),
+            generation: Generation::default(),
         }
     }
 }
@@ -892,6 +897,7 @@ impl Config {
         self.ai.validate()?;
         self.telegram.validate(self.public_url.as_deref())?;
         self.email.validate()?;
+        self.generation.validate()?;
         Ok(())
     }
 
@@ -956,6 +962,7 @@ impl Config {
                 .email
                 .mailer()
                 .map(|mailer| nanopost_services::EmailDelivery { mailer, policy: self.email.delivery_policy() }),
+            generation: self.generation.service_settings(),
         }
     }
 

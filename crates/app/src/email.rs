@@ -1,4 +1,5 @@
-//! E-mail delivery in the worker: the `email.deliver` handler, and keeping its one job alive.
+//! E-mail delivery in the worker: keeping its one `email.deliver` job alive (the handler is
+//! registered with the other services' jobs).
 //!
 //! The job delivers what is due, then schedules itself again (see
 //! `nanopost_services::mail_delivery`). Its unique key means one job exists however many
@@ -6,23 +7,9 @@
 //! a job lost with a Redis restart, say, comes back within a minute.
 
 use crate::config::Config;
-use nanopost_jobs::{AnyQueue, Enqueued, Handlers, JobError, JobQueue, JobState};
+use nanopost_jobs::{AnyQueue, Enqueued, JobQueue, JobState};
 use nanopost_services::Services;
-use nanopost_services::mail_delivery::{DELIVER_JOB, delivery_job};
-
-/// Adds the `email.deliver` handler.
-pub fn on_deliver(handlers: Handlers<AnyQueue>, services: &Services) -> Handlers<AnyQueue> {
-    let s = services.clone();
-    handlers.on(DELIVER_JOB, move |_ctx| {
-        let s = s.clone();
-        async move {
-            match s.run_mail_delivery().await {
-                Ok(next) => Ok(next.into_iter().collect()),
-                Err(e) => Err(JobError::retry(format!("e-mail delivery failed: {e}"))),
-            }
-        }
-    })
-}
+use nanopost_services::mail_delivery::delivery_job;
 
 /// Enqueues the delivery job unless it exists; revives it if it died. Nothing when delivery
 /// is off.

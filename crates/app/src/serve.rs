@@ -32,9 +32,9 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
     bootstrap::check_media(config).await?;
-    // Built (and so checked) before anything else starts. No use case generates content yet:
-    // the first one receives this `Arc` (through `Services`), so it stays here until then.
-    let _ai = crate::ai::providers(config)?;
+    // Built (and so checked) before anything else starts; the generation use cases get them
+    // through `Services::with_ai`.
+    let ai = crate::ai::providers(config)?;
     let store = bootstrap::open_store(config, opts.migrate).await?;
     if !opts.migrate && !store.is_ready().await {
         tracing::warn!("the database is not migrated; /readyz answers 503 until `nanopost migrate` has run");
@@ -66,7 +66,7 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
         Arc::new(SystemClock),
         config.service_config(&public_url, secret_key.clone()),
     ) {
-        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()), config),
+        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()).with_ai(ai.clone()), config),
         Err(e) => {
             store.close().await;
             anyhow::bail!("cannot start the services: {e}");
@@ -146,7 +146,7 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
     bootstrap::prepare_data_dir(&data_dir)?;
     let secret_key = bootstrap::load_or_create_secret_key(&data_dir)?;
     bootstrap::check_media(config).await?;
-    let _ai = crate::ai::providers(config)?;
+    let ai = crate::ai::providers(config)?;
     let store = bootstrap::open_store(config, migrate).await?;
     let public_url = config.public_url_for(config.listen_addr());
     let queue = match worker::open_queue(config, &store).await {
@@ -161,7 +161,7 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
         Arc::new(SystemClock),
         config.service_config(&public_url, secret_key.clone()),
     ) {
-        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()), config),
+        Ok(s) => crate::telegram::attach(s.with_queue(queue.clone()).with_ai(ai.clone()), config),
         Err(e) => {
             store.close().await;
             anyhow::bail!("cannot start the services: {e}");

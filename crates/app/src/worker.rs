@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use nanopost_domain::clock::SystemClock;
 use nanopost_jobs::{AnyQueue, Handlers, RedisQueue, Runtime, RuntimeConfig, SqlQueue};
 use nanopost_services::Services;
+use nanopost_services::generation::{Generation, GenerationSweep};
 use nanopost_services::publishing::{Publishing, SweepReport};
 use nanopost_storage::Store;
 use std::sync::Arc;
@@ -36,8 +37,10 @@ pub async fn open_queue(config: &Config, store: &Store) -> Result<AnyQueue> {
 fn handlers(services: &Services, publishing: &Publishing) -> Handlers<AnyQueue> {
     // Publishing (invariant I2): a due post starts, then each publication advances step by step.
     let handlers = publishing.register(Handlers::new());
-    // E-mail: delivery of the outbox, one self-rescheduling `email.deliver` job.
-    crate::email::on_deliver(handlers, services)
+    // Generation: a post, a plan, a regeneration or an image description, one job each.
+    let handlers = Generation::new(services).register(handlers);
+    // E-mail delivery, Telegram review messages, privacy exports.
+    services.register(handlers)
 }
 
 /// Starts the workers; they stop when `shutdown` triggers. A housekeeping run that already
@@ -77,6 +80,11 @@ pub fn spawn(
                 Ok(r) if r == SweepReport::default() => {}
                 Ok(r) => tracing::info!(?r, "publishing sweep put work back on track"),
                 Err(e) => tracing::warn!(error = %e, "publishing sweep failed; will retry"),
+            }
+            match Generation::new(&services).sweep().await {
+                Ok(r) if r == GenerationSweep::default() => {}
+                Ok(r) => tracing::info!(?r, "generation sweep put work back on track"),
+                Err(e) => tracing::warn!(error = %e, "generation sweep failed; will retry"),
             }
         }
         if let Err(e) = jobs.await {

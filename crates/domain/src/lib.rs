@@ -14,5 +14,6 @@ pub mod network;
 pub mod post;
 pub mod publication;
 pub mod role;
+pub mod slots;
 
 pub use error::ValidationError;

@@ -100,8 +100,8 @@ fn mvhd_duration(p: &[u8]) -> Option<u64> {
         1 => (u64::from(be_u32(p, 20)?), be_u64(p, 24)?),
         _ => return None,
     };
-    // All ones means "unknown".
-    if timescale == 0 || duration == u64::MAX || duration == u64::from(u32::MAX) {
+    // All ones means "unknown"; fragmented files (durations in `moof` boxes) say 0.
+    if timescale == 0 || duration == 0 || duration == u64::MAX || duration == u64::from(u32::MAX) {
         return None;
     }
     Some(u64::try_from(u128::from(duration) * 1000 / u128::from(timescale)).unwrap_or(u64::MAX))

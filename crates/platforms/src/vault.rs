@@ -540,10 +540,13 @@ impl Vault {
     ) -> Result<(ConnectedAccount, Result<Revocation, PlatformError>)> {
         let deleted = self.store.delete_connected_account(ws, id).await?;
         tracing::info!(workspace = %ws, account = %id, network = %deleted.network, "account disconnected; tokens deleted");
-        // Another account of the same grant still uses the token: revoking it would cut that one off.
-        let shared = self.store.accounts_of_grant(ws, deleted.grant_id).await?;
+        // Another account of the same grant still uses the token, or another workspace (or
+        // brand) is connected to the same network account: revoking could cut that one off
+        // (some networks end the user's whole authorization of the app). Our copy is gone.
+        let shared = !self.store.accounts_of_grant(ws, deleted.grant_id).await?.is_empty()
+            || self.store.other_connections_to(deleted.network, &deleted.external_id, deleted.id).await? > 0;
         let revocation = match self.keys.open(row(&deleted), &deleted.tokens) {
-            Ok(_) if !shared.is_empty() => Ok(Revocation::NotOffered),
+            Ok(_) if shared => Ok(Revocation::NotOffered),
             // The network's app was removed from the configuration: nothing to call.
             Ok(_) if !self.networks.is_configured(deleted.network) => Err(PlatformError::new(
                 deleted.network,

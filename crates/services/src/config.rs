@@ -20,6 +20,8 @@ pub struct ServiceConfig {
     pub media: crate::media::MediaSettings,
     /// How the outbox is delivered; `None`: e-mail delivery is off and mail waits in the outbox.
     pub email: Option<crate::mail_delivery::EmailDelivery>,
+    /// AI generation: the monthly quota per workspace.
+    pub generation: crate::generation::GenerationSettings,
 }
 
 impl Default for ServiceConfig {
@@ -34,6 +36,7 @@ impl Default for ServiceConfig {
             publishing: crate::publishing::PublishingConfig::default(),
             media: crate::media::MediaSettings::default(),
             email: None,
+            generation: crate::generation::GenerationSettings::default(),
         }
     }
 }

@@ -7,8 +7,11 @@ mod actor;
 pub mod audit;
 mod auth;
 mod brands;
+pub mod calendar;
 mod config;
 mod error;
+pub mod generation;
+mod jobs;
 pub mod mail_delivery;
 pub mod mail_templates;
 pub mod media;
@@ -59,6 +62,8 @@ struct Inner {
     queue: AnyQueue,
     /// The Telegram bot, when configured (`with_telegram`).
     telegram: Option<telegram::TelegramChannel>,
+    /// The AI providers (`with_ai`); offline until configured ones are attached.
+    ai: Arc<nanopost_ai::AiProviders>,
 }
 
 impl Services {
@@ -75,6 +80,7 @@ impl Services {
             login_failures: Default::default(),
             queue,
             telegram: None,
+            ai: Arc::new(nanopost_ai::AiProviders::offline()),
         };
         Ok(Self { inner: Arc::new(inner) })
     }

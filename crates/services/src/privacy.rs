@@ -23,6 +23,22 @@ use nanopost_storage::{
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+/// Job kind: build a privacy export archive.
+pub const EXPORT_JOB: &str = "privacy.export";
+
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct ExportPayload {
+    user_id: UserId,
+    workspace_id: Option<WorkspaceId>,
+}
+
+fn export_key(p: &ExportPayload) -> String {
+    match p.workspace_id {
+        Some(ws) => format!("{EXPORT_JOB}:{}:{ws}", p.user_id),
+        None => format!("{EXPORT_JOB}:{}:me", p.user_id),
+    }
+}
+
 /// The privacy policy and terms the app serves; a new text needs a new version (consents record
 /// the version they were given under).
 pub const PRIVACY_POLICY_VERSION: &str = "2026-11-01";
@@ -318,10 +334,68 @@ impl Services {
     // -----------------------------------------------------------------------------------------
     // Export.
     //
-    // Built in the request for now (the data of one person or workspace is small today); once
-    // the job queue is in, this becomes a job and the page shows "being prepared" until done.
+    // A request enqueues an export job (one at a time per person and scope: a double click
+    // does not build two); the job builds the archive and the page lists it when it is ready.
+
+    /// Asks for an archive of everything held about the user; a job builds it.
+    pub async fn request_my_export(&self, user: &User) -> Result<()> {
+        self.enqueue_export(ExportPayload { user_id: user.id, workspace_id: None }).await
+    }
+
+    /// Asks for an archive of everything in the workspace. Owners only.
+    pub async fn request_workspace_export(&self, actor: &Actor) -> Result<()> {
+        actor.require(Permission::ManageWorkspace)?;
+        self.enqueue_export(ExportPayload { user_id: actor.user_id, workspace_id: Some(actor.workspace_id) }).await
+    }
+
+    /// Whether an archive the user asked for (theirs, or the workspace's) is still being built.
+    pub async fn export_in_progress(&self, user: &User, ws: Option<WorkspaceId>) -> Result<bool> {
+        let key = export_key(&ExportPayload { user_id: user.id, workspace_id: ws });
+        let job = nanopost_jobs::JobQueue::job_by_key(self.queue(), &key)
+            .await
+            .map_err(|e| ServiceError::Internal(format!("job queue: {e}")))?;
+        Ok(job.is_some_and(|j| j.state != nanopost_jobs::JobState::Dead))
+    }
+
+    async fn enqueue_export(&self, p: ExportPayload) -> Result<()> {
+        let job = nanopost_jobs::NewJob::new(EXPORT_JOB, serde_json::to_value(p).unwrap_or_default(), self.now())
+            .unique_key(export_key(&p))
+            .max_attempts(5);
+        let job = match p.workspace_id {
+            Some(ws) => job.workspace(ws),
+            None => job,
+        };
+        self.enqueue(&[job]).await?;
+        Ok(())
+    }
+
+    /// Handles an [`EXPORT_JOB`]: builds the archive as the requester may see it now (a
+    /// member who lost the owner role meanwhile gets nothing).
+    pub async fn run_export(&self, job: &nanopost_jobs::Job) -> nanopost_jobs::JobResult {
+        use nanopost_jobs::JobError;
+        let p: ExportPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::permanent(format!("malformed {EXPORT_JOB} payload: {e}")))?;
+        let retry = |e: ServiceError| match e {
+            ServiceError::Internal(m) => JobError::retry(m),
+            other => JobError::permanent(format!("the export was not built: {other}")),
+        };
+        let user = self.store().user_by_id(p.user_id).await.map_err(|e| retry(e.into()))?;
+        let deleting = self.store().account_deletion(p.user_id).await.map_err(|e| retry(e.into()))?.is_some();
+        let Some(user) = user.filter(|_| !deleting) else {
+            return Ok(vec![]); // The account is gone or being deleted: nothing to hand out.
+        };
+        match p.workspace_id {
+            None => self.export_my_data(&user).await.map_err(retry)?,
+            Some(ws) => {
+                let actor = self.actor(&user, ws).await.map_err(retry)?;
+                self.export_workspace(&actor).await.map_err(retry)?
+            }
+        };
+        Ok(vec![])
+    }
 
     /// Builds the archive of everything held about the user; downloadable until it expires.
+    /// (Called by the export job; people ask through [`Services::request_my_export`].)
     pub async fn export_my_data(&self, user: &User) -> Result<ExportInfo> {
         let dump = self.store().dump_person(user.id, &user.email).await?;
         let subject = serde_json::json!({ "kind": "person", "user_id": user.id, "email": user.email.as_str() });

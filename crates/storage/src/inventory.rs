@@ -320,6 +320,14 @@ pub static TABLES: &[Table] = &[
     },
     // 0002 jobs -------------------------------------------------------------------------------
     Table {
+        name: "publishing_slots",
+        role: Processor,
+        purpose: "which worker is publishing to which connected account right now (a short lease)",
+        columns: &[c("account_id", Usage, Id), c("holder", Usage, Id), c("expires_at", Usage, Instant)],
+        person: &[],
+        workspace: None,
+    },
+    Table {
         name: "publications",
         role: Processor,
         purpose: "where each approved post went out, with the network's ids and permalinks",

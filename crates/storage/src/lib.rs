@@ -5,6 +5,7 @@
 //! written once and branches only where the SQL dialects differ. Every method that touches
 //! tenant data takes a [`WorkspaceId`] and puts it in the `WHERE` clause (invariant I3).
 
+mod calendar_records;
 mod error;
 mod generation_records;
 pub mod inventory;
@@ -17,6 +18,7 @@ mod records;
 mod records_accounts;
 mod telegram_records;
 
+pub use calendar_records::*;
 pub use error::{Result, StorageError};
 pub use generation_records::*;
 pub use job_records::*;
@@ -57,6 +59,7 @@ pub mod sqlite {
     include!("repo_notify.rs");
     include!("repo_publishing.rs");
     include!("repo_generation.rs");
+    include!("repo_calendar.rs");
 }
 
 pub mod postgres {
@@ -73,6 +76,7 @@ pub mod postgres {
     include!("repo_notify.rs");
     include!("repo_publishing.rs");
     include!("repo_generation.rs");
+    include!("repo_calendar.rs");
 }
 
 /// The repository the rest of the program talks to.
@@ -211,6 +215,8 @@ delegate! {
     ) -> Result<Option<ConnectedAccount>>;
     fn connected_accounts(&self, ws: WorkspaceId, brand: Option<BrandId>) -> Result<Vec<ConnectedAccount>>;
     fn accounts_of_grant(&self, ws: WorkspaceId, grant: uuid::Uuid) -> Result<Vec<ConnectedAccount>>;
+    /// Other connections, in any workspace, to the same network account (a count only).
+    fn other_connections_to(&self, network: nanopost_domain::network::Network, external_id: &str, except: ConnectedAccountId) -> Result<u64>;
     /// Optimistic: Stale if the tokens changed since `expected_version`.
     fn update_account_tokens(
         &self,
@@ -306,6 +312,9 @@ delegate! {
     fn publications_of_post(&self, ws: WorkspaceId, post: PostId) -> Result<Vec<Publication>>;
     /// Optimistic: `Stale` unless the stored version is still `p.version`.
     fn update_publication(&self, p: &Publication) -> Result<Publication>;
+    /// One of `cap` concurrent publishing slots of the account, for `holder`, until `until`.
+    fn take_publishing_slot(&self, account: ConnectedAccountId, holder: uuid::Uuid, cap: u32, until: Timestamp, now: Timestamp) -> Result<bool>;
+    fn release_publishing_slot(&self, account: ConnectedAccountId, holder: uuid::Uuid) -> Result<()>;
     /// Due scheduled posts and publishing posts with nothing recently pending, across workspaces.
     fn posts_for_publishing_sweep(&self, now: Timestamp, stale: Timestamp) -> Result<Vec<Post>>;
 }
@@ -410,4 +419,11 @@ delegate! {
     fn ai_usage(&self, ws: WorkspaceId, month: &str) -> Result<AiUsage>;
     /// Unscoped (the generation sweep): open generations untouched since `before`.
     fn stale_generations(&self, before: Timestamp) -> Result<Vec<GenerationRecord>>;
+}
+
+// The calendar: a month of posts by time, light rows first, details of the shown ones after.
+delegate! {
+    /// Posts placed in `[from, to)` (of one brand, if given), earliest first, at most `limit`.
+    fn calendar_entries(&self, ws: WorkspaceId, brand: Option<BrandId>, from: Timestamp, to: Timestamp, limit: u32) -> Result<Vec<CalendarEntry>>;
+    fn calendar_details(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<CalendarDetail>>;
 }

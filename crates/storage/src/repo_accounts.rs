@@ -222,6 +222,25 @@ mod connected_accounts {
             .collect()
         }
 
+        /// How many other connections, in any workspace, reach the same account on the network.
+        /// (Only a count crosses workspaces: revoking a token could end their access too.)
+        pub async fn other_connections_to(
+            &self,
+            network: Network,
+            external_id: &str,
+            except: ConnectedAccountId,
+        ) -> Result<u64> {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM connected_accounts WHERE network = $1 AND external_id = $2 AND id <> $3",
+            )
+            .bind(network.as_str())
+            .bind(external_id)
+            .bind(except.as_uuid())
+            .fetch_one(&self.pool)
+            .await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
         /// Replaces the tokens if the stored `token_version` is still `expected_version` (and
         /// marks the account active if `update.reactivate`). Stale if someone replaced them in between.
         pub async fn update_account_tokens(

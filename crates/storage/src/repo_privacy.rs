@@ -322,6 +322,9 @@ mod privacy {
                 "DELETE FROM api_tokens WHERE created_by = $1",
                 "DELETE FROM memberships WHERE user_id = $1",
                 "DELETE FROM privacy_exports WHERE requested_by = $1",
+                // No more review messages to their chat, no code that could link it again.
+                "DELETE FROM telegram_links WHERE user_id = $1",
+                "DELETE FROM telegram_link_codes WHERE user_id = $1",
             ] {
                 sqlx::query(sql).bind(u).execute(&mut *tx).await?;
             }

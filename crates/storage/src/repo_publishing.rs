@@ -141,6 +141,62 @@ mod publications {
             Ok(Publication { version: p.version + 1, ..p.clone() })
         }
 
+        /// Takes one of `cap` publishing slots of the account for `holder` until `until`, if
+        /// one is free (expired slots are free). True if taken (or already held).
+        pub async fn take_publishing_slot(
+            &self,
+            account: ConnectedAccountId,
+            holder: Uuid,
+            cap: u32,
+            until: Timestamp,
+            now: Timestamp,
+        ) -> Result<bool> {
+            let mut tx = self.begin_write().await?;
+            if BACKEND == Backend::Postgres {
+                // Serialised per account for this transaction (SQLite's writes already are).
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(account.to_string())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM publishing_slots WHERE account_id = $1 AND expires_at <= $2")
+                .bind(account.as_uuid())
+                .bind(micros(now))
+                .execute(&mut *tx)
+                .await?;
+            let held: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM publishing_slots WHERE account_id = $1 AND holder <> $2",
+            )
+            .bind(account.as_uuid())
+            .bind(holder)
+            .fetch_one(&mut *tx)
+            .await?;
+            if held >= i64::from(cap) {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "INSERT INTO publishing_slots (account_id, holder, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (account_id, holder) DO UPDATE SET expires_at = excluded.expires_at",
+            )
+            .bind(account.as_uuid())
+            .bind(holder)
+            .bind(micros(until))
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+
+        pub async fn release_publishing_slot(&self, account: ConnectedAccountId, holder: Uuid) -> Result<()> {
+            sqlx::query("DELETE FROM publishing_slots WHERE account_id = $1 AND holder = $2")
+                .bind(account.as_uuid())
+                .bind(holder)
+                .execute(&self.pool)
+                .await?;
+            Ok(())
+        }
+
         /// Posts the publishing sweep should look at, across workspaces: scheduled and due by
         /// `now` (their job may be lost), or publishing without a pending publication touched
         /// after `stale` (all are final and the post was not settled, or a job was lost).

@@ -1,4 +1,5 @@
-//! `[publishing]`: how late a post may still go out, and when the sweep looks at a stuck one.
+//! `[publishing]`: how late a post may still go out, when the sweep looks at a stuck one, and
+//! how many publications go to one account at once.
 
 use super::{ConfigError, range};
 use serde::{Deserialize, Serialize};
@@ -11,6 +12,8 @@ pub struct Publishing {
     pub late_tolerance_minutes: u32,
     /// A pending publication untouched this long is looked at by the sweep (its job may be lost).
     pub stale_after_minutes: u32,
+    /// Publications advancing at once per connected account, across all worker processes.
+    pub max_concurrent_per_account: u32,
 }
 
 impl Default for Publishing {
@@ -20,6 +23,7 @@ impl Default for Publishing {
         Self {
             late_tolerance_minutes: u32::try_from(d.late_tolerance.as_mins()).unwrap_or(120),
             stale_after_minutes: u32::try_from(d.stale_after.as_mins()).unwrap_or(15),
+            max_concurrent_per_account: d.max_concurrent_per_account,
         }
     }
 }
@@ -28,6 +32,7 @@ impl Publishing {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         range("publishing.late_tolerance_minutes", self.late_tolerance_minutes, 0, 7 * 24 * 60)?;
         range("publishing.stale_after_minutes", self.stale_after_minutes, 1, 24 * 60)?;
+        range("publishing.max_concurrent_per_account", self.max_concurrent_per_account, 1, 64)?;
         Ok(())
     }
 
@@ -35,6 +40,7 @@ impl Publishing {
         nanopost_services::publishing::PublishingConfig {
             late_tolerance: jiff::SignedDuration::from_mins(i64::from(self.late_tolerance_minutes)),
             stale_after: jiff::SignedDuration::from_mins(i64::from(self.stale_after_minutes)),
+            max_concurrent_per_account: self.max_concurrent_per_account,
         }
     }
 }

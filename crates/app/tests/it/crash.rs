@@ -79,6 +79,8 @@ impl Installation {
             .env("NANOPOST_WORKERS__JOB_LEASE_SECS", "2")
             // A call unanswered after 2 s is abandoned; its publication looks again 7 s later.
             .env("NANOPOST_NETWORKS__REQUEST_TIMEOUT_SECS", "2")
+            // Slots a killed worker held free themselves after 14 s; leave room meanwhile.
+            .env("NANOPOST_PUBLISHING__MAX_CONCURRENT_PER_ACCOUNT", "8")
             .env("NANOPOST_NETWORKS__LINKEDIN__CLIENT_ID", demo::LINKEDIN_CLIENT_ID)
             .env("NANOPOST_NETWORKS__LINKEDIN__CLIENT_SECRET", demo::LINKEDIN_CLIENT_SECRET)
             .env("NANOPOST_NETWORKS__LINKEDIN__OAUTH_URL", self.li.base_url())

@@ -458,6 +458,19 @@ fn plan_container(st: &State, inner: &Inner, req: &Incoming, ig: &str) -> Result
     if has_caption && get("caption").is_some_and(|c| c.chars().count() > st.settings.caption_limit) {
         return Err(by_subcode(2207010));
     }
+    if has_caption && let Some(c) = get("caption") {
+        let count = |sigil: char| {
+            c.split_whitespace().filter(|w| w.strip_prefix(sigil).is_some_and(|rest| !rest.is_empty())).count()
+        };
+        if count('#') > st.settings.hashtag_limit {
+            let limit = st.settings.hashtag_limit;
+            return Err(errors::param(format!("(#100) The caption may contain at most {limit} hashtags")));
+        }
+        if count('@') > st.settings.mention_limit {
+            let limit = st.settings.mention_limit;
+            return Err(errors::param(format!("(#100) The caption may mention at most {limit} accounts")));
+        }
+    }
     if get("alt_text").is_some() && !matches!(kind, ContainerKind::Image | ContainerKind::CarouselImage) {
         return Err(errors::param("(#100) alt_text is only supported for images"));
     }

@@ -112,6 +112,9 @@ pub struct InstagramSettings {
     pub quota_total: u32,
     pub quota_duration: SignedDuration,
     pub caption_limit: usize,
+    /// Most `#hashtags` and `@mentions` a caption may carry (30 and 20 [recall]).
+    pub hashtag_limit: usize,
+    pub mention_limit: usize,
     /// GET `image_url`/`video_url` over loopback at container creation (non-loopback URLs then
     /// count as unreachable): 2207052 for images, an ERROR container for video; also checks
     /// image size (2207004), JPEG (2207005) and aspect ratio 4:5–1.91:1 (2207009).
@@ -136,6 +139,8 @@ impl Default for InstagramSettings {
             quota_total: 50,
             quota_duration: SignedDuration::from_hours(24),
             caption_limit: 2_200,
+            hashtag_limit: 30,
+            mention_limit: 20,
             check_media_urls: false,
             max_image_bytes: 8 * 1024 * 1024,
         }

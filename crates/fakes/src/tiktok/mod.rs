@@ -12,8 +12,9 @@
 //!   "scope","access_token","expires_in","refresh_token","refresh_expires_in","token_type"}`.
 //!   With rotation (default) every refresh returns a NEW refresh token and the old one fails with
 //!   `invalid_grant`. Errors `{"error","error_description","log_id"}`.
-//! - `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → `{}`; revokes the grant
-//!   (its access and refresh tokens).
+//! - `POST /v2/oauth/revoke/` (form `client_key, client_secret, token`) → `{}`; revokes every
+//!   grant of that user for the app (or only the token's grant, by a setting: the reference
+//!   recalls the endpoint without saying which).
 //!
 //! API (`Authorization: Bearer`, envelope `{"data":…,"error":{"code":"ok","message","log_id"}}`):
 //! - `GET /v2/user/info/?fields=open_id,union_id,avatar_url,display_name,username` (`username`
@@ -110,6 +111,10 @@ pub struct TikTokSettings {
     pub photo_title_limit: usize,
     pub photo_description_limit: usize,
     pub max_photos: usize,
+    /// Revocation is documented only from memory [recall]: `true` models a revoke that ends
+    /// the user's whole authorization of the app (every grant of that open_id), `false` one
+    /// that ends only the grant of the token given.
+    pub revoke_ends_every_grant_of_the_user: bool,
 }
 
 impl Default for TikTokSettings {
@@ -132,6 +137,7 @@ impl Default for TikTokSettings {
             photo_title_limit: 90,
             photo_description_limit: 4_000,
             max_photos: 35,
+            revoke_ends_every_grant_of_the_user: true,
         }
     }
 }

@@ -229,10 +229,17 @@ pub(super) fn revoke(inner: &Inner, req: &Incoming) -> Response {
         return errors::oauth(401, "invalid_client", "Client key or secret is incorrect.", &log_id);
     }
     let token = p("token").unwrap_or_default();
-    let grant = st.tokens.get(&token).or_else(|| st.refresh_tokens.get(&token)).map(|t| t.grant);
-    match grant {
-        Some(g) => {
-            st.revoke_grant(g);
+    let found = st.tokens.get(&token).or_else(|| st.refresh_tokens.get(&token)).map(|t| (t.grant, t.open_id.clone()));
+    match found {
+        Some((grant, open_id)) => {
+            let grants: Vec<u64> = if st.settings.revoke_ends_every_grant_of_the_user {
+                st.tokens.values().filter(|t| t.open_id == open_id && t.client_key == key).map(|t| t.grant).collect()
+            } else {
+                vec![grant]
+            };
+            for g in grants {
+                st.revoke_grant(g);
+            }
             ok_json(json!({}))
         }
         None => errors::oauth(400, "invalid_request", "The token is invalid.", &log_id),

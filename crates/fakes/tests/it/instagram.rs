@@ -693,3 +693,29 @@ async fn unticking_a_scope_on_the_html_page_declines_it() {
             .await;
     assert_eq!((status, denied["error"]["code"].as_i64()), (403, Some(10)));
 }
+
+#[tokio::test]
+async fn captions_over_the_hashtag_or_mention_caps_are_refused() {
+    let fake = FakeInstagram::start().await.unwrap();
+    let ig = account(&fake);
+    let token = fake.issue_token(&ig, PUBLISH).access_token;
+    let create = |caption: String| {
+        let url = graph(&fake, &format!("{ig}/media"));
+        let token = token.clone();
+        async move {
+            post_json(&url, &[("image_url", "https://m/a.jpg"), ("caption", &caption), ("access_token", &token)]).await
+        }
+    };
+    let tags = |n: usize, sigil: char| (0..n).map(|i| format!("{sigil}t{i}")).collect::<Vec<_>>().join(" ");
+    assert_eq!(create(tags(30, '#')).await.0, 200, "30 hashtags are allowed");
+    let (status, body) = create(tags(31, '#')).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("at most 30 hashtags"), "{body}");
+    assert_eq!(create(tags(20, '@')).await.0, 200, "20 mentions are allowed");
+    let (status, body) = create(tags(21, '@')).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("at most 20"), "{body}");
+    // A lone sigil is not a tag.
+    assert_eq!(create(format!("{} # @", tags(30, '#'))).await.0, 200);
+    assert_eq!(fake.containers().len(), 3);
+}

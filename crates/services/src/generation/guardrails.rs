@@ -132,7 +132,8 @@ mod tests {
 
     #[test]
     fn words_and_claims_to_avoid_are_flagged_with_the_reason() {
-        let flags = check(&profile(), &content(Network::Instagram, "Our CHEAP bread is Gluten-Free and the best ever."));
+        let flags =
+            check(&profile(), &content(Network::Instagram, "Our CHEAP bread is Gluten-Free and the best ever."));
         let kinds: Vec<_> = flags.iter().map(|f| f.kind).collect();
         assert_eq!(kinds, vec![FlagKind::AvoidWord, FlagKind::AvoidWord, FlagKind::AvoidClaim]);
         assert_eq!(flags[0].reason, "Uses \"cheap\", a word the brand avoids.");

@@ -6,11 +6,11 @@
 //! instants with the same rule as a schedule ([`Schedule::instant`]): across a DST change the
 //! slot stays at 09:00 local, so its UTC time moves by the hour.
 
-use jiff::civil::{self, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan, Zoned};
 use nanopost_domain::brand::{Cadence, WEEKDAYS};
 use nanopost_domain::post::Schedule;
+use nanopost_domain::slots::{WeeklySlot, occurrences};
 use serde::{Deserialize, Serialize};
 
 /// How far a plan reaches.
@@ -41,34 +41,19 @@ impl Period {
 }
 
 /// Used when the brand has no queue slots: 10:00 on days spread over the week.
-const DEFAULT_SLOT_HOUR: i8 = 10;
+const DEFAULT_SLOT_TIME: &str = "10:00";
 /// Posts a week assumed when the brand set no cadence.
 const DEFAULT_POSTS_PER_WEEK: u8 = 3;
 
-/// The brand's weekly slots as (weekday, hour, minute); made up from `posts_per_week` when it
-/// has none.
-fn weekly_slots(cadence: &Cadence) -> Vec<(Weekday, i8, i8)> {
-    let parsed: Vec<_> = cadence.slots.iter().filter_map(|s| parse_slot(s)).collect();
-    if !parsed.is_empty() {
-        return parsed;
+/// The brand's weekly slots (`mon 09:00`); made up from `posts_per_week` when it has none.
+fn weekly_slots(cadence: &Cadence) -> Vec<String> {
+    let valid: Vec<String> = cadence.slots.iter().filter(|s| WeeklySlot::parse(s).is_some()).cloned().collect();
+    if !valid.is_empty() {
+        return valid;
     }
     let per_week = if cadence.posts_per_week == 0 { DEFAULT_POSTS_PER_WEEK } else { cadence.posts_per_week.min(7) };
-    (0..per_week)
-        .map(|k| (weekday(usize::from(k) * 7 / usize::from(per_week)), DEFAULT_SLOT_HOUR, 0))
-        .collect()
-}
-
-fn weekday(index: usize) -> Weekday {
-    Weekday::Monday.wrapping_add(i64::try_from(index % 7).unwrap_or(0))
-}
-
-/// `mon 09:00` (as the brand profile stores it).
-fn parse_slot(s: &str) -> Option<(Weekday, i8, i8)> {
-    let (day, time) = s.trim().split_once(' ')?;
-    let index = WEEKDAYS.iter().position(|d| *d == day.trim())?;
-    let (h, m) = time.trim().split_once(':')?;
-    let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
-    ((0..24).contains(&h) && (0..60).contains(&m)).then(|| (weekday(index), h, m))
+    let per_week = usize::from(per_week);
+    (0..per_week).map(|k| format!("{} {DEFAULT_SLOT_TIME}", WEEKDAYS[k * 7 / per_week])).collect()
 }
 
 /// How many posts a plan of `period` has when the person does not say: the cadence's posts a
@@ -84,35 +69,21 @@ pub fn default_count(cadence: &Cadence, period: Period) -> usize {
     }
 }
 
-/// Every slot occurrence after `now` within `period`, earliest first.
+/// Every slot occurrence after `now` within `period` (its end included), earliest first. The
+/// occurrences are the queue's own ([`nanopost_domain::slots::occurrences`]).
 pub fn slot_times(cadence: &Cadence, timezone: &str, now: Timestamp, period: Period) -> Vec<Schedule> {
     let Ok(tz) = TimeZone::get(timezone) else { return vec![] };
-    let start: Zoned = now.to_zoned(tz.clone());
-    let end = match period {
-        Period::Week => start.checked_add(7.days()),
-        Period::Month => start.checked_add(1.month()),
+    let start: Zoned = now.to_zoned(tz);
+    let (end, weeks) = match period {
+        Period::Week => (start.checked_add(7.days()), 2),
+        Period::Month => (start.checked_add(1.month()), 6),
     };
     let Ok(end) = end else { return vec![] };
-    let slots = weekly_slots(cadence);
-    let mut out = Vec::new();
-    let mut day: civil::Date = start.date();
-    while day <= end.date() {
-        let mut today: Vec<_> = slots.iter().filter(|(w, _, _)| *w == day.weekday()).collect();
-        today.sort_by_key(|(_, h, m)| (*h, *m));
-        for (_, h, m) in today {
-            let local = day.at(*h, *m, 0, 0);
-            let Ok(schedule) = Schedule::new(local, timezone) else { continue };
-            let at = schedule.instant();
-            if at > now && at < end.timestamp() {
-                out.push(schedule);
-            }
-        }
-        match day.tomorrow() {
-            Ok(d) => day = d,
-            Err(_) => break,
-        }
-    }
-    out
+    occurrences(&weekly_slots(cadence), timezone, now, weeks)
+        .into_iter()
+        // Up to and including the same moment a period later.
+        .filter(|s| s.instant() <= end.timestamp())
+        .collect()
 }
 
 /// `count` suggested times spread evenly over the period's slots; an error sentence when the
@@ -138,6 +109,7 @@ pub fn suggested_times(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::civil::{self, Weekday};
 
     fn cadence(slots: &[&str], per_week: u8) -> Cadence {
         Cadence { posts_per_week: per_week, slots: slots.iter().map(|s| s.to_string()).collect() }
@@ -167,7 +139,8 @@ mod tests {
         let picked = suggested_times(&c, "Europe/Berlin", now, Period::Month, 4).unwrap();
         assert_eq!(picked.len(), 4);
         assert!(picked.windows(2).all(|w| w[0].instant() < w[1].instant()));
-        let gaps: Vec<i64> = picked.windows(2).map(|w| w[1].instant().duration_since(w[0].instant()).as_hours() / 24).collect();
+        let gaps: Vec<i64> =
+            picked.windows(2).map(|w| w[1].instant().duration_since(w[0].instant()).as_hours() / 24).collect();
         assert!(gaps.iter().all(|d| *d >= 6), "a month of 4 posts is about weekly: {gaps:?}");
         let err = suggested_times(&c, "Europe/Berlin", now, Period::Week, 5).unwrap_err();
         assert!(err.contains("3 queue slots in the coming week"), "{err}");

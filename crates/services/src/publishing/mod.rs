@@ -48,11 +48,17 @@ pub struct PublishingConfig {
     pub late_tolerance: SignedDuration,
     /// A pending publication untouched this long is looked at by the sweep (its job may be lost).
     pub stale_after: SignedDuration,
+    /// Publications advancing at once per connected account, across all worker processes.
+    pub max_concurrent_per_account: u32,
 }
 
 impl Default for PublishingConfig {
     fn default() -> Self {
-        Self { late_tolerance: SignedDuration::from_hours(2), stale_after: SignedDuration::from_mins(15) }
+        Self {
+            late_tolerance: SignedDuration::from_hours(2),
+            stale_after: SignedDuration::from_mins(15),
+            max_concurrent_per_account: 1,
+        }
     }
 }
 
@@ -101,7 +107,7 @@ pub(crate) fn recovery_job(p: &Publication, now: Timestamp) -> NewJob {
     advance_job_with(p, now, now, true)
 }
 
-fn advance_job_with(p: &Publication, at: Timestamp, now: Timestamp, recovering: bool) -> NewJob {
+pub(crate) fn advance_job_with(p: &Publication, at: Timestamp, now: Timestamp, recovering: bool) -> NewJob {
     let payload = AdvancePayload { workspace_id: p.workspace_id, publication_id: p.id, recovering };
     NewJob::new(ADVANCE_PUBLICATION, serde_json::to_value(payload).expect("payload serialises"), now)
         .workspace(p.workspace_id)

@@ -17,9 +17,18 @@ use nanopost_storage::{Publication, StorageError};
 
 /// Steps one job takes before handing over to a fresh job (keeps each job short).
 const STEPS_PER_JOB: usize = 12;
+/// How soon a publication waiting for a slot of its account looks again.
+const SLOT_WAIT: jiff::SignedDuration = jiff::SignedDuration::from_secs(2);
 
 fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::retry(e.to_string())
+}
+
+/// One of the publishing slots of a connected account, held by one job.
+struct Slot {
+    account: nanopost_storage::ConnectedAccountId,
+    holder: uuid::Uuid,
+    lease: jiff::SignedDuration,
 }
 
 /// How a step's failure ends.
@@ -33,7 +42,47 @@ enum Failure {
 }
 
 impl Publishing {
+    /// Advances the publication while holding one of its account's publishing slots; when all
+    /// are taken (other workers publish to that account), tries again shortly in a fresh job
+    /// (waiting for a slot is not a failed attempt).
     pub(super) async fn advance(&self, a: AdvancePayload, job: &Job) -> JobResult {
+        let store = self.services.store();
+        let Some(row) = store.publication(a.workspace_id, a.publication_id).await.map_err(retry)? else {
+            return Ok(vec![]);
+        };
+        let (Some(account), false) = (row.account_id, row.state.is_final()) else {
+            return self.advance_in_slot(a, job, None).await;
+        };
+        let now = self.services.now();
+        let slot = Slot { account, holder: job.id.as_uuid(), lease: self.slot_lease(row.network) };
+        if !self.hold(&slot).await.map_err(retry)? {
+            let later = now.checked_add(SLOT_WAIT).unwrap_or(now);
+            let recovering = a.recovering || job.attempts > 1;
+            return Ok(vec![super::advance_job_with(&row, later, now, recovering)]);
+        }
+        let result = self.advance_in_slot(a, job, Some(&slot)).await;
+        if let Err(e) = store.release_publishing_slot(account, slot.holder).await {
+            tracing::warn!(error = %e, account = %account, "could not free a publishing slot; it expires by itself");
+        }
+        result
+    }
+
+    /// A slot lives a little longer than two calls to the network: long enough for one step,
+    /// short enough that a slot a dead worker held frees itself soon.
+    fn slot_lease(&self, network: nanopost_domain::network::Network) -> jiff::SignedDuration {
+        let settle = self.vault.networks().call_settle_time(network);
+        jiff::SignedDuration::try_from(settle * 2).unwrap_or(jiff::SignedDuration::from_mins(2))
+    }
+
+    /// Takes (or renews) the slot; false if every slot of the account is taken.
+    async fn hold(&self, slot: &Slot) -> Result<bool> {
+        let now = self.services.now();
+        let cap = self.services.config().publishing.max_concurrent_per_account.max(1);
+        let until = now.checked_add(slot.lease).unwrap_or(now);
+        Ok(self.services.store().take_publishing_slot(slot.account, slot.holder, cap, until, now).await?)
+    }
+
+    async fn advance_in_slot(&self, a: AdvancePayload, job: &Job, slot: Option<&Slot>) -> JobResult {
         let store = self.services.store();
         let Some(mut row) = store.publication(a.workspace_id, a.publication_id).await.map_err(retry)? else {
             return Ok(vec![]);
@@ -100,6 +149,15 @@ impl Publishing {
                 // Hand over to a fresh job (never between "in flight" and the call itself).
                 let now = self.services.now();
                 return Ok(vec![advance_job(&row, now, now)]);
+            }
+            if let Some(slot) = slot
+                && taken > 0
+                && !self.hold(slot).await.map_err(retry)?
+            {
+                // Our slot expired and was taken (a very slow step): hand over, keep our place.
+                let now = self.services.now();
+                let recovering = a.recovering || job.attempts > 1 || progress.maybe_sent;
+                return Ok(vec![super::advance_job_with(&row, now, now, recovering)]);
             }
             let now = self.services.now();
             let step = self.vault.advance(row.workspace_id, account, &publication, &media, &progress, now).await;
@@ -187,8 +245,8 @@ impl Publishing {
         if variant.media.is_empty() {
             return Ok(vec![]);
         }
-        // TEMPORARY (lead): replaced by `Services::publication_items` when the media library lands.
-        Err(ServiceError::Conflict("posts with media cannot be published until the media library exists".into()))
+        // Exactly the approved bytes (digests re-checked), at unguessable expiring URLs.
+        self.services.publication_items(row.workspace_id, &variant.media).await
     }
 
     /// Saves a step; `None` if another worker advanced the publication meanwhile (it owns it).

@@ -232,3 +232,29 @@ async fn a_failed_refresh_marks_reconnect_needed_and_mails_the_owners_once() {
     let mails = w.e.services.store().outbox(100).await.unwrap();
     assert_eq!(mails.iter().filter(|m| m.kind == "reconnect_needed").count(), 1);
 }
+
+#[tokio::test]
+async fn disconnecting_in_one_workspace_does_not_revoke_the_same_tiktok_account_elsewhere() {
+    let w = world().await;
+    // TikTok's revoke may end the user's whole authorization of the app (modelled so here).
+    w.tt.update_settings(|s| s.revoke_ends_every_grant_of_the_user = true);
+    let mine = w.connect(&w.owner, Flavour::Tiktok).await.unwrap().accounts.remove(0);
+    // The same TikTok user connects the same app in another workspace.
+    let other = w.e.owner("other@example.com").await;
+    let other_brand = w.e.services.create_brand(&other.1, &brand_input()).await.unwrap().id;
+    let url = w.accounts.begin_connect(&other.1, other_brand, Flavour::Tiktok).await.unwrap();
+    let back = w.tt.consent(&url, Consent::allow()).unwrap();
+    let theirs = w.accounts.complete_connect(&other.0, &params(&back)).await.unwrap().accounts.remove(0);
+    let now = w.e.services.now();
+    let their_token = w.accounts.vault().access(other.1.workspace_id, theirs.id, now).await.unwrap().access_token;
+
+    let (_, outcome) = w.accounts.disconnect(&w.owner.1, mine.id).await.unwrap();
+    assert_eq!(outcome, RevocationOutcome::NotNeeded, "connected elsewhere: not revoked");
+    assert!(w.tt.requests_to(&Route::post("/v2/oauth/revoke/")).is_empty());
+    assert!(w.tt.token_is_valid(their_token.expose()), "the other workspace keeps its access");
+
+    // The last connection to that TikTok account is revoked at the network.
+    let (_, outcome) = w.accounts.disconnect(&other.1, theirs.id).await.unwrap();
+    assert_eq!(outcome, RevocationOutcome::Revoked);
+    assert!(!w.tt.token_is_valid(their_token.expose()));
+}

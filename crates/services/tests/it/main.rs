@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod accounts;
+mod generation;
 mod media;
 mod notify;
 mod privacy;

@@ -317,3 +317,25 @@ async fn the_sweep_requeues_a_due_post_whose_job_was_lost() {
     assert_eq!(d.w.li.posts().len(), 1);
     assert_eq!(d.publishing.sweep().await.unwrap(), Default::default());
 }
+
+#[tokio::test]
+async fn a_publication_waits_while_another_worker_publishes_to_the_same_account() {
+    let d = desk().await;
+    let post = d.approved("One at a time", SignedDuration::from_mins(1)).await;
+    let account = d.w.e.services.store().connected_accounts(post.workspace_id, Some(post.brand_id)).await.unwrap();
+    let member = account.iter().find(|a| a.external_id == d.member).unwrap().id;
+    // Another worker holds the account's one slot for ten minutes.
+    let other = uuid::Uuid::now_v7();
+    let until = d.now() + SignedDuration::from_mins(10);
+    assert!(d.w.e.services.store().take_publishing_slot(member, other, 1, until, d.now()).await.unwrap());
+    d.w.e.clock.advance(SignedDuration::from_mins(1));
+    d.run_for(SignedDuration::from_mins(2)).await;
+    assert!(d.w.li.posts().is_empty(), "nothing is sent while the slot is taken");
+    let p = &d.w.e.services.publications(&d.w.owner.1, post.id).await.unwrap()[0];
+    assert_eq!(p.state, PublicationState::Pending, "waiting is not failing: {p:?}");
+    // The other worker finishes: the post goes out, once.
+    d.w.e.services.store().release_publishing_slot(member, other).await.unwrap();
+    d.run_for(SignedDuration::from_mins(1)).await;
+    assert_eq!(d.w.li.posts().len(), 1);
+    assert_eq!(d.post(&post).await.state, PostState::Published);
+}

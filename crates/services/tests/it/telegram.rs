@@ -465,3 +465,20 @@ async fn images_go_as_a_photo_or_an_album_before_the_buttons() {
     w.press(OWNER_CHAT, "✅ Approve").await;
     assert_eq!(w.last_answer().0, "Approved.");
 }
+
+#[tokio::test]
+async fn deleting_an_account_unlinks_its_telegram_chat_at_once() {
+    let w = world().await;
+    let (reviewer_user, reviewer) = w.e.member(&w.owner.1, "reviewer@example.com", Role::Reviewer).await;
+    w.link(&reviewer, REVIEWER_CHAT).await;
+    w.s().create_telegram_link_code(&reviewer).await.unwrap();
+    assert!(w.s().store().telegram_link(reviewer_user.id).await.unwrap().is_some());
+    w.s().delete_account(&reviewer_user, super::PASSWORD).await.unwrap();
+    // Deactivated at once: the chat is no longer linked, before any purge.
+    assert!(w.s().store().telegram_link(reviewer_user.id).await.unwrap().is_none());
+    assert!(w.s().store().telegram_link_by_chat(REVIEWER_CHAT).await.unwrap().is_none());
+    let before = w.tg.bot_messages(REVIEWER_CHAT).len();
+    w.submitted_post(&w.owner.1, "Not for a deleted account").await;
+    assert!(w.run_send_jobs().await.is_empty());
+    assert_eq!(w.tg.bot_messages(REVIEWER_CHAT).len(), before);
+}

@@ -5,6 +5,7 @@
 //! where the user may create databases; each test gets its own and drops it afterwards.
 
 mod accounts;
+mod calendar;
 mod contract;
 mod fixtures;
 mod generation;
@@ -12,5 +13,6 @@ mod harness;
 mod media;
 mod notify;
 mod privacy;
+mod publishing;
 mod sqlite_only;
 mod telegram;

@@ -10,6 +10,7 @@
 mod audit;
 mod brands;
 mod extract;
+mod generation;
 pub(crate) mod media;
 mod notifications;
 mod posts;
@@ -81,6 +82,11 @@ api_routes! {
     get "/api/v1/media/{id}" => media::get,
     patch "/api/v1/media/{id}" => media::update,
     delete "/api/v1/media/{id}" => media::delete,
+    post "/api/v1/brands/{id}/generations" => generation::create,
+    get "/api/v1/generations/{id}" => generation::get,
+    post "/api/v1/posts/{id}/regenerate" => generation::regenerate,
+    get "/api/v1/posts/{id}/flags" => generation::flags,
+    get "/api/v1/usage" => generation::usage,
 }
 
 /// The API's routes, to be merged into the application router. Unknown paths under `/api/`
@@ -119,6 +125,7 @@ async fn method_not_allowed() -> Problem {
         posts::schedule, posts::archive, posts::delete,
         publishing::list, publishing::publish_now, publishing::retry, publishing::resolve,
         media::upload, media::list, media::get, media::update, media::delete,
+        generation::create, generation::get, generation::regenerate, generation::flags, generation::usage,
     ),
     components(schemas(ProblemBody, FieldError)),
     modifiers(&ProblemResponses),
@@ -129,6 +136,7 @@ async fn method_not_allowed() -> Problem {
         (name = "brands", description = "Brand profiles"),
         (name = "posts", description = "Posts and their review"),
         (name = "media", description = "The media library: uploads (metadata removed), tags, alt text"),
+        (name = "generation", description = "AI drafts from the brand profile, run as jobs; guardrail flags; usage and the monthly quota"),
         (name = "meta", description = "This document"),
     ),
 )]

@@ -8,11 +8,15 @@
 mod accounts;
 mod auth;
 mod brands;
+mod calendar;
+mod generate;
 pub(crate) mod media;
 mod notifications;
 mod posts;
+mod preview;
 pub(crate) mod privacy;
 mod publishing;
+mod review;
 mod telegram;
 mod workspace;
 
@@ -79,6 +83,13 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/posts/{id}/publish", post(publishing::publish_now))
         .route("/w/{ws}/posts/{id}/retry", post(publishing::retry))
         .route("/w/{ws}/posts/{id}/publications/{publication}/resolve", post(publishing::resolve))
+        .route("/static/review.js", get(review::script))
+        .route("/w/{ws}/review", get(review::queue))
+        .route("/w/{ws}/review/{id}/approve", post(review::approve))
+        .route("/w/{ws}/review/{id}/reject", post(review::reject))
+        .route("/w/{ws}/review/{id}/schedule", post(review::schedule))
+        .route("/w/{ws}/calendar", get(calendar::page))
+        .route("/w/{ws}/calendar/{id}/schedule", post(calendar::reschedule))
         .route("/w/{ws}/telegram", get(telegram::show))
         .route("/w/{ws}/telegram/code", post(telegram::create_code))
         .route("/w/{ws}/telegram/unlink", post(telegram::unlink))
@@ -88,6 +99,7 @@ pub fn routes() -> Router<AppState> {
         .route("/media/{token}", get(media::serve))
         .merge(privacy::routes())
         .merge(notifications::routes())
+        .merge(generate::routes())
         .layer(middleware::from_fn(page_headers))
         // Unknown URLs get a page too (the API answers its own unknown paths with problem+json).
         .fallback(page_not_found)
@@ -113,7 +125,7 @@ async fn page_headers(req: Request, next: Next) -> Response {
     };
     set(
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(header::X_FRAME_OPTIONS, "DENY");
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");

@@ -389,6 +389,8 @@ struct EditorPage {
     can_delete: bool,
     created: String,
     updated: String,
+    /// Guardrail flags, who wrote it, its suggested time, "regenerate" (see `generate.rs`).
+    ai: super::generate::EditorAi,
 }
 
 /// What the editor is re-rendered with after a refused action.
@@ -426,7 +428,9 @@ pub(super) async fn editor_page(
         None => vec![],
     };
     let publications = s.publications(&ctx.actor, post.id).await?;
+    let ai = super::generate::editor_section(state, &ctx.actor, post).await?;
     let page = EditorPage {
+        ai,
         ws: ctx.ws_path(),
         csrf: ctx.chrome.csrf.clone(),
         id: post.id.to_string(),

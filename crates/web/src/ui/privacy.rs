@@ -262,6 +262,8 @@ struct CentrePage {
     csrf: String,
     marketing: bool,
     exports: Vec<ExportRow>,
+    /// An archive asked for is still being built.
+    preparing: bool,
     consents: Vec<ConsentRow>,
     sole_owned: Vec<String>,
     grace_days: i64,
@@ -289,6 +291,7 @@ async fn centre_page(state: &AppState, cu: &CurrentUser, errors: Vec<FieldError>
         csrf: cu.csrf(state),
         marketing: s.marketing_consent(&cu.user).await?,
         exports: s.my_exports(&cu.user).await?.iter().map(export_row).collect(),
+        preparing: s.export_in_progress(&cu.user, None).await?,
         consents: s
             .consents_of(&cu.user)
             .await?
@@ -331,7 +334,7 @@ async fn set_marketing(State(state): State<AppState>, cu: CurrentUser, form: Csr
 pub struct NoFields {}
 
 async fn export_me(State(state): State<AppState>, cu: CurrentUser, _form: CsrfForm<NoFields>) -> PageResult {
-    state.services.export_my_data(&cu.user).await?;
+    state.services.request_my_export(&cu.user).await?;
     Ok(Redirect::to("/privacy/me").into_response())
 }
 
@@ -448,6 +451,7 @@ struct WorkspacePrivacyPage {
     ws_name: String,
     csrf: String,
     exports: Vec<ExportRow>,
+    preparing: bool,
     grace_days: i64,
     errors: Vec<FieldError>,
 }
@@ -469,6 +473,7 @@ async fn workspace_view(
         ws_name: ws.name,
         csrf: cu.csrf(state),
         exports,
+        preparing: s.export_in_progress(&cu.user, Some(ws.id)).await?,
         grace_days: s.config().privacy.deletion_grace.as_hours().clamp(0, 24 * 30) / 24,
         errors,
         chrome: ctx.chrome,
@@ -481,7 +486,7 @@ async fn workspace_page(State(state): State<AppState>, cu: CurrentUser, ctx: WsC
 }
 
 async fn export_workspace(State(state): State<AppState>, ctx: WsCtx, _form: CsrfForm<NoFields>) -> PageResult {
-    state.services.export_workspace(&ctx.actor).await?;
+    state.services.request_workspace_export(&ctx.actor).await?;
     Ok(Redirect::to(&format!("{}/privacy", ctx.ws_path())).into_response())
 }
 

@@ -2,6 +2,7 @@
 //! pagination, tokens, and the OpenAPI document.
 
 mod bad_input;
+mod generation;
 mod isolation;
 pub(crate) mod media;
 mod notifications;

@@ -66,15 +66,30 @@ impl TestApp {
         max_body_bytes: usize,
         adjust: impl FnOnce(Services) -> Services,
     ) -> Self {
+        Self::build_configured(public_url, max_body_bytes, |_| {}, adjust).await
+    }
+
+    /// [`TestApp::new`] with the service configuration adjusted first (e.g. a generation quota).
+    pub async fn with_config(configure: impl FnOnce(&mut ServiceConfig)) -> Self {
+        Self::build_configured("http://127.0.0.1:8080", 64 * 1024, configure, |s| s).await
+    }
+
+    async fn build_configured(
+        public_url: &str,
+        max_body_bytes: usize,
+        configure: impl FnOnce(&mut ServiceConfig),
+        adjust: impl FnOnce(Services) -> Services,
+    ) -> Self {
         let db_path = std::env::temp_dir().join(format!("nanopost-web-test-{}.db", uuid::Uuid::new_v4().simple()));
         let store = Store::connect(&format!("sqlite://{}", db_path.display())).await.expect("open sqlite");
         store.migrate().await.expect("migrate");
         let clock = Arc::new(ManualClock::new(Timestamp::from_second(1_800_000_000).unwrap()));
-        let config = ServiceConfig {
+        let mut config = ServiceConfig {
             public_url: public_url.into(),
             argon2: Argon2Params { memory_kib: 64, iterations: 1, parallelism: 1 },
             ..ServiceConfig::default()
         };
+        configure(&mut config);
         let services = adjust(Services::new(store, clock.clone(), config).expect("services"));
         let router = router(services.clone(), WebConfig { public_url: public_url.into(), max_body_bytes });
         TestApp { router, services, clock, public_url: public_url.into(), db_path }

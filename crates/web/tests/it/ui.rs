@@ -2,14 +2,17 @@
 //! posted urlencoded with their hidden CSRF field.
 
 mod accounts;
+mod calendar;
 mod connections;
 mod csrf;
+mod generate;
 mod input;
 mod media;
 mod notifications;
 mod privacy;
 mod publishing;
 mod review;
+mod review_queue;
 mod roles;
 
 use crate::support::TestApp;

@@ -132,6 +132,19 @@ async fn promise_marketing_only_with_consent_unsubscribe_link_works_without_sign
     assert!(!app.services.marketing_consent(&user).await.unwrap(), "takes effect at once");
 }
 
+/// Runs the services' due jobs (the export), as the workers would.
+async fn run_jobs(app: &TestApp) -> usize {
+    let clock: std::sync::Arc<dyn nanopost_domain::clock::Clock> = app.clock.clone();
+    let handlers = app.services.register(nanopost_jobs::Handlers::new());
+    let runtime = nanopost_jobs::Runtime::new(
+        app.services.queue().clone(),
+        handlers,
+        nanopost_jobs::RuntimeConfig::default(),
+        clock,
+    );
+    runtime.run_until_idle(50).await.unwrap()
+}
+
 #[tokio::test]
 async fn promise_rights_of_access_and_portability_export_downloads_by_its_owner_only() {
     let app = TestApp::new().await;
@@ -139,7 +152,14 @@ async fn promise_rights_of_access_and_portability_export_downloads_by_its_owner_
     let (other, _) = app.user("other@example.com").await;
     let mut b = Browser::signed_in(&app, &user).await;
     assert_eq!(b.submit("/privacy/me/export", &[]).await.status, StatusCode::SEE_OTHER);
+    // A second click while it is being built does not build a second archive.
+    assert_eq!(b.submit("/privacy/me/export", &[]).await.status, StatusCode::SEE_OTHER);
     let page = b.get("/privacy/me").await;
+    assert!(page.body.contains("An archive is being prepared") && !page.body.contains("/privacy/exports/"));
+    assert_eq!(run_jobs(&app).await, 1, "one export job");
+    let page = b.get("/privacy/me").await;
+    assert!(!page.body.contains("An archive is being prepared"), "{}", page.body);
+    assert_eq!(page.body.matches("/privacy/exports/").count(), 1, "{}", page.body);
     let start = page.body.find("/privacy/exports/").expect("a download link");
     let link = page.body[start..].split('"').next().unwrap().to_owned();
     let res = b.get(&link).await;

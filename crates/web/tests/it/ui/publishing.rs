@@ -165,3 +165,146 @@ async fn an_unconfirmed_publication_is_resolved_by_a_person_and_then_retried() {
     assert_eq!(s.li.posts().len(), 1);
     assert_eq!(svc.post(&actor, post.id).await.unwrap().post.state, PostState::Published);
 }
+
+/// A 1080×1080 JPEG (a real one: the networks' fakes sniff and measure what they fetch).
+fn square_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(1080, 1080, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn instagram_and_tiktok_fetch_the_approved_image_from_its_signed_url() {
+    use nanopost_domain::network::Network;
+    use nanopost_domain::post::{PostContent, Target, Variant};
+    use nanopost_fakes::{FakeInstagram, FakeTikTok, InstagramConfig as FakeIg, TikTokConfig, demo};
+    use nanopost_platforms::Secret;
+    use nanopost_platforms::config::{AppCredentials, InstagramConfig, PollSettings, TiktokConfig};
+    use nanopost_platforms::custody::{KeyRing, derive_key};
+    use nanopost_platforms::instagram::Instagram;
+    use nanopost_platforms::network::Flavour;
+    use nanopost_platforms::tiktok::Tiktok;
+    use nanopost_platforms::vault::{Networks, Vault};
+
+    // The app listens for real: the networks fetch media from its public URL.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let public_url = format!("http://{}", listener.local_addr().unwrap());
+    let app = TestApp::with_public_url(&public_url).await;
+    let served = app.router.clone().into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, served).await });
+
+    let clock: Arc<dyn Clock> = app.clock.clone();
+    let ig = FakeInstagram::start_with(FakeIg::default().with_clock(clock.clone())).await.unwrap();
+    let tt = FakeTikTok::start_with(TikTokConfig::default().with_clock(clock)).await.unwrap();
+    ig.update_settings(|s| s.check_media_urls = true);
+    tt.update_settings(|s| s.check_media_urls = true);
+    let callback = |n: &str| format!("{public_url}/oauth/{n}/callback");
+    let mut ig_cfg = InstagramConfig::new(
+        AppCredentials {
+            client_id: demo::INSTAGRAM_APP_ID.into(),
+            client_secret: Secret::new(demo::INSTAGRAM_APP_SECRET),
+        },
+        &callback("instagram"),
+    );
+    let ig_url = ig.instagram_base_url();
+    ig_cfg.authorize_url = format!("{ig_url}/oauth/authorize");
+    ig_cfg.oauth_api_url = ig_url.clone();
+    ig_cfg.graph_url = ig_url;
+    ig_cfg.poll =
+        PollSettings { interval: std::time::Duration::from_secs(2), max_wait: std::time::Duration::from_secs(600) };
+    let mut tt_cfg = TiktokConfig::new(
+        AppCredentials {
+            client_id: demo::TIKTOK_CLIENT_KEY.into(),
+            client_secret: Secret::new(demo::TIKTOK_CLIENT_SECRET),
+        },
+        &callback("tiktok"),
+    );
+    tt_cfg.authorize_url = tt.base_url();
+    tt_cfg.api_url = tt.base_url();
+    let networks =
+        Networks { instagram: Some(Instagram::new(ig_cfg)), tiktok: Some(Tiktok::new(tt_cfg)), ..Default::default() };
+    let secret = [7u8; 32];
+    let vault = Vault::new(
+        app.services.store().clone(),
+        KeyRing::from_installation_secret(&secret),
+        derive_key(&secret, "oauth-pkce/v1"),
+        networks,
+    );
+    let accounts = Accounts::new(app.services.clone(), Arc::new(vault));
+
+    let team = app.team("media").await;
+    let owner = team.user(Role::Owner);
+    let actor = app.actor(owner, team.workspace).await;
+    let b = super::brand(&app, owner, team.workspace, "Bakery").await;
+    let url = accounts.begin_connect(&actor, b.id, Flavour::InstagramLogin).await.unwrap();
+    let back = ig.consent(&url, Consent::allow()).unwrap();
+    accounts.complete_connect(owner, &query(&back)).await.unwrap();
+    let url = accounts.begin_connect(&actor, b.id, Flavour::Tiktok).await.unwrap();
+    let back = tt.consent(&url, Consent::allow()).unwrap();
+    accounts.complete_connect(owner, &query(&back)).await.unwrap();
+
+    // One uploaded photo; each network gets the rendition its rules want (shown to the reviewer).
+    let upload = nanopost_services::media::MediaUpload {
+        brand_id: Some(b.id),
+        file_name: "bread.jpg".into(),
+        bytes: square_jpeg(),
+        alt_text: "Fresh bread".into(),
+        tags: vec![],
+    };
+    let photo = app.services.upload_media(&actor, upload).await.unwrap().media;
+    let svc = &app.services;
+    let (for_ig, _) = svc.rendition_for(team.workspace, photo.id, Network::Instagram).await.unwrap();
+    let (for_tt, _) = svc.rendition_for(team.workspace, photo.id, Network::Tiktok).await.unwrap();
+    let variant = |network, media| Variant {
+        network,
+        caption: "Bread is out".into(),
+        media: vec![media],
+        options: Default::default(),
+    };
+    let content = PostContent {
+        variants: vec![variant(Network::Instagram, for_ig), variant(Network::Tiktok, for_tt)],
+        targets: vec![
+            Target { network: Network::Instagram, account: None },
+            Target { network: Network::Tiktok, account: None },
+        ],
+    };
+    let post = svc.create_post(&actor, b.id, content).await.unwrap();
+    let post = svc.submit_post(&actor, post.id, post.version).await.unwrap();
+    let post = svc.approve_post(&actor, post.id, &post.content.digest()).await.unwrap();
+    svc.publish_now(&actor, post.id, post.version).await.unwrap();
+    run_jobs(&app, &accounts).await;
+
+    let published = svc.publications(&actor, post.id).await.unwrap();
+    assert!(
+        published.iter().all(|p| p.state == nanopost_domain::publication::PublicationState::Published),
+        "{published:?}"
+    );
+    assert_eq!(svc.post(&actor, post.id).await.unwrap().post.state, PostState::Published);
+    let on_ig = ig.media();
+    assert_eq!(on_ig.len(), 1);
+    assert_eq!(on_ig[0].caption.as_deref(), Some("Bread is out"));
+    let fetched = &on_ig[0].media_urls[0];
+    assert!(fetched.starts_with(&format!("{public_url}/media/")), "{fetched}");
+    let on_tt = tt.publishes();
+    assert_eq!(on_tt.len(), 1, "{on_tt:?}");
+    assert_eq!(on_tt[0].privacy_level.as_deref(), Some("SELF_ONLY"), "an unaudited app posts privately");
+    assert!(
+        !on_tt[0].urls.is_empty() && on_tt[0].urls.iter().all(|u| u.starts_with(&format!("{public_url}/media/"))),
+        "{:?}",
+        on_tt[0].urls
+    );
+
+    // The URL is unguessable and expires: a day later it no longer serves.
+    let path = fetched.trim_start_matches(&public_url).to_owned();
+    let mut br = Browser::new(&app);
+    assert_eq!(br.get(&path).await.status, StatusCode::OK);
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    assert_eq!(br.get(&forged).await.status, StatusCode::NOT_FOUND);
+    app.clock.advance(jiff::SignedDuration::from_hours(24));
+    assert_eq!(br.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+fn query(location: &str) -> std::collections::BTreeMap<String, String> {
+    reqwest::Url::parse(location).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}

@@ -1,0 +1,80 @@
+//! The calendar and the brand's queue: which posts fall in a period (light rows, so a month of
+//! ten thousand posts stays fast), the details of the ones a page shows, and scheduling a
+//! post into the brand's next free queue slot.
+
+use crate::Services;
+use crate::actor::Actor;
+use crate::error::{Result, ServiceError};
+use jiff::{SignedDuration, Timestamp};
+use nanopost_domain::ids::{BrandId, PostId};
+use nanopost_domain::post::{Post, PostState, Schedule};
+use nanopost_domain::role::Permission;
+use nanopost_domain::slots::{SEARCH_WEEKS, next_free_slot};
+use nanopost_storage::{CalendarDetail, CalendarEntry, CalendarTime};
+
+/// Most posts one calendar read returns (a month of a very busy workspace is far below).
+pub const CALENDAR_MAX_ENTRIES: u32 = 100_000;
+
+impl Services {
+    /// The posts placed in `[from, to)`, of one brand if given, earliest first.
+    pub async fn calendar_entries(
+        &self,
+        actor: &Actor,
+        brand: Option<BrandId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<CalendarEntry>> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().calendar_entries(actor.workspace_id, brand, from, to, CALENDAR_MAX_ENTRIES).await?)
+    }
+
+    /// Excerpt, networks and version of the posts a calendar page shows.
+    pub async fn calendar_details(&self, actor: &Actor, ids: &[PostId]) -> Result<Vec<CalendarDetail>> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().calendar_details(actor.workspace_id, ids).await?)
+    }
+
+    /// The brand's next queue slot after now that no post of the brand holds (`excluding`
+    /// one post, the one being placed). `None` when the brand has no slots or the coming
+    /// year is full. Rejected and archived posts hold no slot.
+    pub async fn next_queue_slot(
+        &self,
+        actor: &Actor,
+        brand: BrandId,
+        excluding: Option<PostId>,
+    ) -> Result<Option<Schedule>> {
+        actor.require(Permission::Read)?;
+        let brand = self.store().brand(actor.workspace_id, brand).await?.ok_or(ServiceError::NotFound)?;
+        if brand.profile.cadence.slots.is_empty() {
+            return Ok(None);
+        }
+        let now = self.now();
+        let horizon = now + SignedDuration::from_hours(24 * 7 * (SEARCH_WEEKS + 1));
+        let entries = self
+            .store()
+            .calendar_entries(actor.workspace_id, Some(brand.id), now, horizon, CALENDAR_MAX_ENTRIES)
+            .await?;
+        let taken: Vec<Timestamp> = entries
+            .iter()
+            .filter(|e| e.time == CalendarTime::Scheduled && e.state != PostState::Rejected)
+            .filter(|e| Some(e.post_id) != excluding)
+            .map(|e| e.at)
+            .collect();
+        Ok(next_free_slot(&brand.profile.cadence.slots, &brand.profile.timezone, now, &taken))
+    }
+
+    /// Schedules the post into its brand's next free queue slot (as [`Services::schedule_post`]
+    /// would at that time: an approval stands, time is not content).
+    pub async fn schedule_in_next_slot(&self, actor: &Actor, id: PostId, expected_version: i64) -> Result<Post> {
+        actor.require(Permission::EditContent)?;
+        let post = self.store().post(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound)?;
+        let Some(slot) = self.next_queue_slot(actor, post.brand_id, Some(id)).await? else {
+            return Err(nanopost_domain::ValidationError::new(
+                "slot",
+                "the brand has no free queue slot; add weekly slots such as mon 09:00 in the brand's settings",
+            )
+            .into());
+        };
+        self.schedule_post(actor, id, expected_version, Some(slot.local)).await
+    }
+}

@@ -1,0 +1,41 @@
+//! What the calendar reads: posts placed by time, with only the columns a month grid needs,
+//! and the few details of the posts it actually shows.
+
+use jiff::Timestamp;
+use nanopost_domain::ids::{BrandId, PostId};
+use nanopost_domain::network::Network;
+use nanopost_domain::post::PostState;
+
+/// Where a post's time on the calendar comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarTime {
+    /// Its schedule (scheduled, or published at its time).
+    Scheduled,
+    /// Published without a schedule ("publish now"): when publishing started.
+    PublishedAt,
+}
+
+/// One post on the calendar: enough to count it on its day and draw its pill.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarEntry {
+    pub post_id: PostId,
+    pub brand_id: BrandId,
+    pub state: PostState,
+    pub at: Timestamp,
+    pub time: CalendarTime,
+}
+
+/// What a shown calendar item needs beyond its [`CalendarEntry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarDetail {
+    pub post_id: PostId,
+    /// The start of the first variant's caption (at most [`CalendarDetail::EXCERPT_CHARS`]).
+    pub excerpt: String,
+    pub networks: Vec<Network>,
+    /// For the reschedule form (the schedule route checks it).
+    pub version: i64,
+}
+
+impl CalendarDetail {
+    pub const EXCERPT_CHARS: u32 = 120;
+}

@@ -1,0 +1,107 @@
+// The calendar, included after `repo.rs` in both backend modules (it shares their `Db`,
+// `BACKEND` and helpers). Two light reads instead of whole posts: the month's entries from an
+// index (id, brand, state, time; no content), then the details of the few posts a page shows.
+
+mod calendar {
+    use super::*;
+    use crate::calendar_records::{CalendarDetail, CalendarEntry, CalendarTime};
+    use nanopost_domain::network::Network;
+
+    /// Most ids in one details statement (well under both databases' parameter limits).
+    const DETAIL_CHUNK: usize = 500;
+
+    impl Repo {
+        /// Posts of the workspace (of one brand, if given) placed in `[from, to)`, earliest
+        /// first, at most `limit`: those with a schedule by its instant, those published
+        /// without one by when their first publication started. Archived posts are left out.
+        pub async fn calendar_entries(
+            &self,
+            ws: WorkspaceId,
+            brand: Option<BrandId>,
+            from: Timestamp,
+            to: Timestamp,
+            limit: u32,
+        ) -> Result<Vec<CalendarEntry>> {
+            let rows = sqlx::query(
+                "SELECT id, brand_id, state, due_at AS at, 's' AS source FROM posts \
+                 WHERE workspace_id = $1 AND due_at >= $2 AND due_at < $3 \
+                 AND ($4 IS NULL OR brand_id = $4) AND state <> 'archived' \
+                 UNION ALL \
+                 SELECT p.id, p.brand_id, p.state, MIN(u.created_at) AS at, 'p' AS source \
+                 FROM publications u JOIN posts p ON p.workspace_id = u.workspace_id AND p.id = u.post_id \
+                 WHERE u.workspace_id = $1 AND u.created_at >= $2 AND u.created_at < $3 \
+                 AND p.due_at IS NULL AND ($4 IS NULL OR p.brand_id = $4) AND p.state <> 'archived' \
+                 AND NOT EXISTS (SELECT 1 FROM publications e WHERE e.workspace_id = u.workspace_id \
+                     AND e.post_id = u.post_id AND e.created_at < $2) \
+                 GROUP BY p.id, p.brand_id, p.state \
+                 ORDER BY at, id LIMIT $5",
+            )
+            .bind(ws.as_uuid())
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(brand.map(|b| b.as_uuid()))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    let source: String = r.try_get("source")?;
+                    Ok(CalendarEntry {
+                        post_id: PostId::from_uuid(r.try_get("id")?),
+                        brand_id: BrandId::from_uuid(r.try_get("brand_id")?),
+                        state: text_col(r, "state")?,
+                        at: ts_col(r, "at")?,
+                        time: if source == "s" { CalendarTime::Scheduled } else { CalendarTime::PublishedAt },
+                    })
+                })
+                .collect()
+        }
+
+        /// Excerpt, networks and version of the given posts of the workspace (any order;
+        /// ids of other workspaces are not found).
+        pub async fn calendar_details(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<CalendarDetail>> {
+            let (excerpt, networks) = match BACKEND {
+                Backend::Sqlite => (
+                    "substr(json_extract(content, '$.variants[0].caption'), 1, $2)",
+                    "(SELECT group_concat(json_extract(t.value, '$.network'), ',') \
+                     FROM json_each(posts.content, '$.targets') t)",
+                ),
+                Backend::Postgres => (
+                    "left(content->'variants'->0->>'caption', $2::int)",
+                    "(SELECT string_agg(t->>'network', ',') FROM jsonb_array_elements(content->'targets') t)",
+                ),
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(DETAIL_CHUNK) {
+                // Only numbered placeholders are added to the text; the ids are bound.
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+                let sql = format!(
+                    "SELECT id, version, {excerpt} AS excerpt, {networks} AS networks FROM posts \
+                     WHERE workspace_id = $1 AND id IN ({})",
+                    placeholders.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(ws.as_uuid())
+                    .bind(i64::from(CalendarDetail::EXCERPT_CHARS));
+                for id in chunk {
+                    q = q.bind(id.as_uuid());
+                }
+                for r in q.fetch_all(&self.pool).await? {
+                    let networks: Option<String> = r.try_get("networks")?;
+                    out.push(CalendarDetail {
+                        post_id: PostId::from_uuid(r.try_get("id")?),
+                        excerpt: r.try_get::<Option<String>, _>("excerpt")?.unwrap_or_default(),
+                        networks: networks
+                            .unwrap_or_default()
+                            .split(',')
+                            .filter(|n| !n.is_empty())
+                            .map(|n| parse_text::<Network>("network", n))
+                            .collect::<Result<_>>()?,
+                        version: r.try_get("version")?,
+                    });
+                }
+            }
+            Ok(out)
+        }
+    }
+}
