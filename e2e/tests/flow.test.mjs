@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { startDemo } from '../lib/demo.mjs';
 import { ARTIFACTS, launch, newPage, screenshot } from '../lib/browser.mjs';
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 
 /** Cookies the app may set without consent (crates/web/src/ui/privacy.rs, ESSENTIAL_COOKIES). */
 const ESSENTIAL_COOKIES = ['np_session', 'np_csrf', 'np_consent'];
@@ -79,6 +80,7 @@ function step(name, needs, fn) {
 }
 
 before(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
   demo = await startDemo({ logPath: join(ARTIFACTS, 'demo.log') });
   browser = await launch();
   ({ context, page } = await newPage(browser));

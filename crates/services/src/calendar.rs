@@ -10,7 +10,7 @@ use nanopost_domain::ids::{BrandId, PostId};
 use nanopost_domain::post::{Post, PostState, Schedule};
 use nanopost_domain::role::Permission;
 use nanopost_domain::slots::{SEARCH_WEEKS, next_free_slot};
-use nanopost_storage::{CalendarDetail, CalendarEntry, CalendarTime};
+use nanopost_storage::{CalendarDetail, CalendarEntry};
 
 /// Most posts one calendar read returns (a month of a very busy workspace is far below).
 pub const CALENDAR_MAX_ENTRIES: u32 = 100_000;
@@ -56,7 +56,7 @@ impl Services {
             .await?;
         let taken: Vec<Timestamp> = entries
             .iter()
-            .filter(|e| e.time == CalendarTime::Scheduled && e.state != PostState::Rejected)
+            .filter(|e| e.state != PostState::Rejected)
             .filter(|e| Some(e.post_id) != excluding)
             .map(|e| e.at)
             .collect();

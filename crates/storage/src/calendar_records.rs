@@ -6,23 +6,14 @@ use nanopost_domain::ids::{BrandId, PostId};
 use nanopost_domain::network::Network;
 use nanopost_domain::post::PostState;
 
-/// Where a post's time on the calendar comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CalendarTime {
-    /// Its schedule (scheduled, or published at its time).
-    Scheduled,
-    /// Published without a schedule ("publish now"): when publishing started.
-    PublishedAt,
-}
-
 /// One post on the calendar: enough to count it on its day and draw its pill.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarEntry {
     pub post_id: PostId,
     pub brand_id: BrandId,
     pub state: PostState,
+    /// Its schedule's instant (for a published post: when it was due to go out).
     pub at: Timestamp,
-    pub time: CalendarTime,
 }
 
 /// What a shown calendar item needs beyond its [`CalendarEntry`].

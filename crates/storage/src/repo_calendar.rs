@@ -1,19 +1,20 @@
 // The calendar, included after `repo.rs` in both backend modules (it shares their `Db`,
 // `BACKEND` and helpers). Two light reads instead of whole posts: the month's entries from an
-// index (id, brand, state, time; no content), then the details of the few posts a page shows.
+// index that holds every column they need (id, brand, state, time; never the content), then
+// the details of the few posts a page shows.
 
 mod calendar {
     use super::*;
-    use crate::calendar_records::{CalendarDetail, CalendarEntry, CalendarTime};
+    use crate::calendar_records::{CalendarDetail, CalendarEntry};
     use nanopost_domain::network::Network;
 
     /// Most ids in one details statement (well under both databases' parameter limits).
     const DETAIL_CHUNK: usize = 500;
 
     impl Repo {
-        /// Posts of the workspace (of one brand, if given) placed in `[from, to)`, earliest
-        /// first, at most `limit`: those with a schedule by its instant, those published
-        /// without one by when their first publication started. Archived posts are left out.
+        /// Posts of the workspace (of one brand, if given) whose time falls in `[from, to)`,
+        /// earliest first, at most `limit`. Archived posts are left out. (A post that goes out
+        /// always has a time: "publish now" and "retry" set it to the moment they ran.)
         pub async fn calendar_entries(
             &self,
             ws: WorkspaceId,
@@ -23,18 +24,10 @@ mod calendar {
             limit: u32,
         ) -> Result<Vec<CalendarEntry>> {
             let rows = sqlx::query(
-                "SELECT id, brand_id, state, due_at AS at, 's' AS source FROM posts \
+                "SELECT id, brand_id, state, due_at FROM posts \
                  WHERE workspace_id = $1 AND due_at >= $2 AND due_at < $3 \
                  AND ($4 IS NULL OR brand_id = $4) AND state <> 'archived' \
-                 UNION ALL \
-                 SELECT p.id, p.brand_id, p.state, MIN(u.created_at) AS at, 'p' AS source \
-                 FROM publications u JOIN posts p ON p.workspace_id = u.workspace_id AND p.id = u.post_id \
-                 WHERE u.workspace_id = $1 AND u.created_at >= $2 AND u.created_at < $3 \
-                 AND p.due_at IS NULL AND ($4 IS NULL OR p.brand_id = $4) AND p.state <> 'archived' \
-                 AND NOT EXISTS (SELECT 1 FROM publications e WHERE e.workspace_id = u.workspace_id \
-                     AND e.post_id = u.post_id AND e.created_at < $2) \
-                 GROUP BY p.id, p.brand_id, p.state \
-                 ORDER BY at, id LIMIT $5",
+                 ORDER BY due_at, id LIMIT $5",
             )
             .bind(ws.as_uuid())
             .bind(micros(from))
@@ -45,13 +38,11 @@ mod calendar {
             .await?;
             rows.iter()
                 .map(|r| {
-                    let source: String = r.try_get("source")?;
                     Ok(CalendarEntry {
                         post_id: PostId::from_uuid(r.try_get("id")?),
                         brand_id: BrandId::from_uuid(r.try_get("brand_id")?),
                         state: text_col(r, "state")?,
-                        at: ts_col(r, "at")?,
-                        time: if source == "s" { CalendarTime::Scheduled } else { CalendarTime::PublishedAt },
+                        at: ts_col(r, "due_at")?,
                     })
                 })
                 .collect()

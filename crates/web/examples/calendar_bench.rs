@@ -79,7 +79,8 @@ async fn main() {
     let url = std::env::var("CAL_DB_URL").expect("CAL_DB_URL: sqlite://… or postgres://… (an empty database)");
     let posts: usize = env_or("POSTS", 10_000);
     let runs: usize = env_or("RUNS", 30);
-    let label = std::env::var("CAL_LABEL").unwrap_or_else(|_| if url.starts_with("sqlite") { "SQLite".into() } else { "PostgreSQL".into() });
+    let label = std::env::var("CAL_LABEL")
+        .unwrap_or_else(|_| if url.starts_with("sqlite") { "SQLite".into() } else { "PostgreSQL".into() });
 
     let store = Store::connect(&url).await.expect("connect");
     store.migrate().await.expect("migrate");
@@ -135,7 +136,8 @@ async fn main() {
     eprintln!("seeded {posts} posts in {:.1} s", started.elapsed().as_secs_f64());
 
     let app = router(services.clone(), WebConfig { public_url: "http://127.0.0.1:8080".into(), max_body_bytes: 65536 });
-    let (_, session) = services.login("bench@example.com", "correct horse battery staple", [127, 0, 0, 1].into()).await.unwrap();
+    let (_, session) =
+        services.login("bench@example.com", "correct horse battery staple", [127, 0, 0, 1].into()).await.unwrap();
     let cookie = format!("np_session={}", session.expose());
 
     let pages = [

@@ -41,17 +41,17 @@ const CHAOS: Duration = Duration::from_secs(12);
 const SETTLE: Duration = Duration::from_secs(60);
 
 /// A small xorshift generator: the test needs no crate for its dice.
-struct Dice(u64);
+pub(crate) struct Dice(u64);
 
 impl Dice {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let seed = std::env::var("NANOPOST_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1
         });
         eprintln!("crash suite seed: {seed} (NANOPOST_CRASH_SEED={seed} replays it)");
         Self(seed)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -59,19 +59,36 @@ impl Dice {
     }
 }
 
-struct Installation {
-    dir: TempDir,
-    database_url: String,
+pub(crate) struct Installation {
+    pub(crate) dir: TempDir,
+    pub(crate) database_url: String,
     /// `(url, prefix)` when the queue is in Redis.
-    redis: Option<(String, String)>,
-    secret: [u8; 32],
-    li: FakeLinkedIn,
+    pub(crate) redis: Option<(String, String)>,
+    pub(crate) secret: [u8; 32],
+    pub(crate) li: FakeLinkedIn,
 }
 
 impl Installation {
-    fn worker(&self) -> Server {
+    /// A fresh installation: its data directory with a secret key, the LinkedIn fake.
+    pub(crate) async fn new(
+        database_url: String,
+        redis: Option<(String, String)>,
+        dir: TempDir,
+        dice: &mut Dice,
+    ) -> Self {
+        let mut secret = [0u8; 32];
+        for b in &mut secret {
+            *b = dice.below(256) as u8;
+        }
+        write_secret(&dir.data_dir(), &secret);
+        let li = FakeLinkedIn::start().await.unwrap();
+        Installation { dir, database_url, redis, secret, li }
+    }
+
+    /// `nanopost <subcommand>` configured for this installation (database, queue, LinkedIn).
+    pub(crate) fn command(&self, subcommand: &str) -> std::process::Command {
         let mut cmd = nanopost(self.dir.path());
-        cmd.arg("worker")
+        cmd.arg(subcommand)
             .env("NANOPOST_DATA_DIR", self.dir.data_dir())
             .env("NANOPOST_DATABASE_URL", &self.database_url)
             .env("NANOPOST_LOG", "warn")
@@ -90,7 +107,11 @@ impl Installation {
                 .env("NANOPOST_QUEUE__REDIS_URL", url)
                 .env("NANOPOST_QUEUE__REDIS_PREFIX", prefix);
         }
-        Server::start(&mut cmd, "Nanopost worker is running")
+        cmd
+    }
+
+    fn worker(&self) -> Server {
+        Server::start(&mut self.command("worker"), "Nanopost worker is running")
     }
 }
 
@@ -102,9 +123,16 @@ fn write_secret(data_dir: &Path, secret: &[u8; 32]) {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
 }
 
-/// Signs up, connects LinkedIn (a member and a Company Page), and approves `POSTS` posts that
-/// go to both, due one after another from two seconds on.
-async fn prepare(inst: &Installation) -> (Services, Actor) {
+/// The test's own view of the installation: its services (same database, same queue), a
+/// signed-up owner, a brand, and LinkedIn connected (a member and a Company Page).
+pub(crate) struct Desk {
+    pub(crate) services: Services,
+    pub(crate) actor: Actor,
+    pub(crate) brand: nanopost_domain::ids::BrandId,
+    pub(crate) targets: Vec<Target>,
+}
+
+pub(crate) async fn desk(inst: &Installation) -> Desk {
     let store = Store::connect(&inst.database_url).await.unwrap();
     store.migrate().await.unwrap();
     let config = ServiceConfig {
@@ -161,6 +189,12 @@ async fn prepare(inst: &Installation) -> (Services, Actor) {
         .map(|a| Target { network: Network::Linkedin, account: Some(a.external_id.clone()) })
         .collect();
     assert_eq!(targets.len(), 2, "the member and the Company Page");
+    Desk { services, actor, brand: brand.id, targets }
+}
+
+/// Approves `POSTS` posts to both LinkedIn accounts, due one after another from two seconds on.
+async fn prepare(inst: &Installation) -> (Services, Actor) {
+    let Desk { services, actor, brand, targets } = desk(inst).await;
     for i in 0..POSTS {
         let content = PostContent {
             variants: vec![Variant {
@@ -171,7 +205,7 @@ async fn prepare(inst: &Installation) -> (Services, Actor) {
             }],
             targets: targets.clone(),
         };
-        let post = services.create_post(&actor, brand.id, content).await.unwrap();
+        let post = services.create_post(&actor, brand, content).await.unwrap();
         let post = services.submit_post(&actor, post.id, post.version).await.unwrap();
         let due = jiff::Timestamp::now() + Duration::from_secs(2) + SPREAD * i as u32;
         let local = due.to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap()).datetime();
@@ -182,14 +216,8 @@ async fn prepare(inst: &Installation) -> (Services, Actor) {
 }
 
 async fn run(database_url: String, redis: Option<(String, String)>, dir: TempDir) {
-    let mut secret = [0u8; 32];
     let mut dice = Dice::new();
-    for b in &mut secret {
-        *b = dice.below(256) as u8;
-    }
-    write_secret(&dir.data_dir(), &secret);
-    let li = FakeLinkedIn::start().await.unwrap();
-    let inst = Installation { dir, database_url, redis, secret, li };
+    let inst = Installation::new(database_url, redis, dir, &mut dice).await;
     let (services, actor) = prepare(&inst).await;
     // LinkedIn creates the post at once and answers slowly: many kills land between the
     // creation and the saving of its answer.

@@ -15,4 +15,5 @@ mod harness;
 mod migrate_media;
 mod postgres;
 mod rotate_keys;
+mod scale_out;
 mod serve;

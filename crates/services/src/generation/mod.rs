@@ -19,8 +19,10 @@
 //!   ([`nanopost_ai::BrandVoice`], the brief); never ids, e-mail addresses, members, time zone,
 //!   cadence or competitor handles.
 
+mod drafts;
 pub mod guardrails;
 mod requests;
+mod revise;
 mod run;
 pub mod slots;
 mod views;

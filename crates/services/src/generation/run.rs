@@ -3,24 +3,16 @@
 //! left behind).
 
 use super::GenerationPayload;
-use super::guardrails::fit_caption;
-use super::requests::Asked;
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceError;
-use crate::media::{MAX_ALT_TEXT, MediaUpload};
-use crate::notify::Notice;
 use jiff::Timestamp;
-use nanopost_ai::text::cut_at_word;
-use nanopost_ai::{
-    AiError, BrandVisual, BrandVoice, CaptionRequest, ContentBrief, Generated, ImageAnalysisRequest, ImageInput,
-    ImageRequest, LogoImage, NetworkCaption, PlanRequest, PlannedPost, ProviderLabel, Usage,
-};
+use nanopost_ai::{AiError, Generated, NetworkCaption, PlannedPost, ProviderLabel, Usage};
 use nanopost_domain::approval::Channel;
 use nanopost_domain::brand::Brand;
-use nanopost_domain::ids::{GenerationId, MediaId, WorkspaceId};
+use nanopost_domain::ids::{GenerationId, MediaId};
 use nanopost_domain::network::Network;
-use nanopost_domain::post::{MediaRef, Post, PostContent, PostState, Target, Variant};
+use nanopost_domain::post::{MediaRef, Post};
 use nanopost_domain::role::Permission;
 use nanopost_jobs::{Job, JobError, JobResult};
 use nanopost_media::store::ObjectKey;
@@ -29,48 +21,47 @@ use nanopost_storage::{
     UsageDelta,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// What the job has made so far (kept in the record's `work`, so a retry resumes).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-struct Work {
+pub(super) struct Work {
     /// A plan's ideas, once the provider gave them.
     #[serde(default)]
-    plan: Option<Vec<PlannedPost>>,
+    pub(super) plan: Option<Vec<PlannedPost>>,
     #[serde(default)]
-    drafts: Vec<DraftWork>,
+    pub(super) drafts: Vec<DraftWork>,
     /// A regeneration's new captions, once written.
     #[serde(default)]
-    rewritten: Option<Vec<NetworkCaption>>,
+    pub(super) rewritten: Option<Vec<NetworkCaption>>,
     #[serde(default)]
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     #[serde(default)]
-    usage: Tally,
+    pub(super) usage: Tally,
     #[serde(default)]
-    text_provider: Option<ProviderLabel>,
+    pub(super) text_provider: Option<ProviderLabel>,
     #[serde(default)]
-    image_provider: Option<ProviderLabel>,
+    pub(super) image_provider: Option<ProviderLabel>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct DraftWork {
-    captions: Vec<NetworkCaption>,
+pub(super) struct DraftWork {
+    pub(super) captions: Vec<NetworkCaption>,
     #[serde(default)]
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
     #[serde(default)]
-    image: Option<ImageWork>,
+    pub(super) image: Option<ImageWork>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct ImageWork {
-    media_id: MediaId,
+pub(super) struct ImageWork {
+    pub(super) media_id: MediaId,
     /// The item as each network gets it (itself, or a rendition).
     #[serde(default)]
-    per_network: Vec<(Network, MediaRef)>,
+    pub(super) per_network: Vec<(Network, MediaRef)>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-struct Tally {
+pub(super) struct Tally {
     prompt_tokens: u64,
     completion_tokens: u64,
     images: u64,
@@ -85,22 +76,22 @@ impl Tally {
 }
 
 /// Why a run stopped before the end.
-enum Stop {
+pub(super) enum Stop {
     /// Try again later (the job engine's backoff, not before `retry_at`), saying so meanwhile.
     Retry(JobError, String),
     /// End the generation failed with this sentence.
     Fail(String),
 }
 
-type Step<T> = std::result::Result<T, Stop>;
+pub(super) type Step<T> = std::result::Result<T, Stop>;
 
 /// The tag every image of a generation gets, so a failed one finds and removes them all (even
 /// one stored just before a crash, before the checkpoint named it).
-fn generation_tag(id: GenerationId) -> String {
+pub(super) fn generation_tag(id: GenerationId) -> String {
     format!("gen-{}", id.as_uuid().simple())
 }
 
-const AI_TAG: &str = "ai-generated";
+pub(super) const AI_TAG: &str = "ai-generated";
 
 fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::retry(e.to_string())
@@ -153,7 +144,7 @@ impl Services {
     }
 
     /// The person who asked, acting now: still a member who may edit content.
-    async fn requester(&self, g: &GenerationRecord) -> Step<Actor> {
+    pub(super) async fn requester(&self, g: &GenerationRecord) -> Step<Actor> {
         let gone = || Stop::Fail("The person who asked for this is no longer a member of the workspace.".into());
         let user = g.requested_by.ok_or_else(gone)?;
         let role = self.store().role_of(g.workspace_id, user).await.map_err(|e| self.infra(e.to_string()))?;
@@ -172,13 +163,13 @@ impl Services {
 
     /// A storage or media-store problem: retried by the job engine (its last attempt fails the
     /// generation through the sweep, which sees the dead job).
-    fn infra(&self, e: String) -> Stop {
+    pub(super) fn infra(&self, e: String) -> Stop {
         tracing::warn!(error = %e, "generation hit an internal error; will retry");
         Stop::Retry(JobError::retry(e), "Waiting to try again after a problem on our side.".into())
     }
 
     /// A use case's refusal in the middle of a run.
-    fn service_stop(&self, e: ServiceError) -> Stop {
+    pub(super) fn service_stop(&self, e: ServiceError) -> Stop {
         match e {
             ServiceError::Internal(m) => self.infra(m),
             ServiceError::Invalid(v) => Stop::Fail(format!("The result could not be used: {v}.")),
@@ -196,11 +187,11 @@ impl Services {
         Ok(())
     }
 
-    async fn checkpoint(&self, g: &mut GenerationRecord, work: &Work, progress: &str) -> Step<()> {
+    pub(super) async fn checkpoint(&self, g: &mut GenerationRecord, work: &Work, progress: &str) -> Step<()> {
         self.save(g, work, progress).await.map_err(|e| self.infra(e.to_string()))
     }
 
-    async fn brand_of(&self, g: &GenerationRecord) -> Step<Brand> {
+    pub(super) async fn brand_of(&self, g: &GenerationRecord) -> Step<Brand> {
         let Some(id) = g.brand_id else { return Err(Stop::Fail("This generation has no brand.".into())) };
         match self.store().brand(g.workspace_id, id).await {
             Ok(Some(b)) => Ok(b),
@@ -209,233 +200,9 @@ impl Services {
         }
     }
 
-    // -----------------------------------------------------------------------------------------
-    // A post, or a plan of posts.
-
-    async fn make_drafts(&self, g: &mut GenerationRecord, work: &mut Work, actor: &Actor, job: &Job) -> Step<()> {
-        let brand = self.brand_of(g).await?;
-        let asked = Asked::of(g);
-        if asked.networks.is_empty() {
-            return Err(Stop::Fail("No network was chosen.".into()));
-        }
-        let voice = BrandVoice::from_profile(&brand.profile);
-        if g.kind == GenerationKind::Plan && work.plan.is_none() {
-            self.checkpoint(g, work, &format!("Planning {} posts…", asked.count)).await?;
-            let request = PlanRequest {
-                brand: voice.clone(),
-                networks: asked.networks.clone(),
-                count: asked.count,
-                theme: asked.brief.clone(),
-                seed: asked.seed,
-            };
-            let plan = self.ai().text.plan(&request).await.map_err(|e| ai_stop(e, job, self.now()))?;
-            let ideas = take(work, plan, true);
-            if ideas.posts.is_empty() {
-                return Err(Stop::Fail("The AI answer could not be used: it planned no posts. Try again.".into()));
-            }
-            work.plan = Some(ideas.posts.into_iter().take(asked.count).collect());
-        }
-        let ideas: Vec<PlannedPost> = match &work.plan {
-            Some(plan) => plan.clone(),
-            None => vec![PlannedPost {
-                topic: String::new(),
-                angle: String::new(),
-                headline: String::new(),
-                brief: asked.brief.clone(),
-            }],
-        };
-        let n = ideas.len();
-        for (i, idea) in ideas.iter().enumerate() {
-            let of = if n > 1 { format!(" for draft {} of {n}", i + 1) } else { String::new() };
-            if work.drafts.len() <= i {
-                self.checkpoint(g, work, &format!("Writing captions{of}…")).await?;
-                let request = CaptionRequest {
-                    brand: voice.clone(),
-                    networks: asked.networks.clone(),
-                    content: ContentBrief::about(idea.topic.clone(), idea.brief.clone()),
-                    seed: asked.seed.wrapping_add(i as u64),
-                };
-                let out = self.ai().text.captions(&request).await.map_err(|e| ai_stop(e, job, self.now()))?;
-                let captions = take(work, out, true);
-                let mut notes = Vec::new();
-                let mut fitted = Vec::new();
-                for network in &asked.networks {
-                    let Some(c) = captions.for_network(*network) else {
-                        return Err(Stop::Fail(format!(
-                            "The AI answer could not be used: it wrote no {} caption. Try again.",
-                            network.label()
-                        )));
-                    };
-                    let (text, fit_notes) = fit_caption(*network, &c.text);
-                    notes.extend(fit_notes);
-                    fitted.push(NetworkCaption { text, ..c.clone() });
-                }
-                work.drafts.push(DraftWork { captions: fitted, notes, image: None });
-            }
-            if work.drafts[i].image.is_none() {
-                self.checkpoint(g, work, &format!("Making the image{of}…")).await?;
-                let headline = Some(idea.headline.trim())
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_owned)
-                    .or_else(|| work.drafts[i].captions.first().map(|c| c.headline.clone()))
-                    .unwrap_or_default();
-                let media = self.make_image(g, work, actor, &brand, &asked, i, &headline, &idea.brief, job).await?;
-                work.drafts[i].image = Some(ImageWork { media_id: media, per_network: vec![] });
-                // Named before anything else can fail, so a failure removes it.
-                self.checkpoint(g, work, &format!("Fitting the image to each network{of}…")).await?;
-                let mut per_network = Vec::new();
-                for network in &asked.networks {
-                    let (r, _fixes) =
-                        self.rendition_for(g.workspace_id, media, *network).await.map_err(|e| self.service_stop(e))?;
-                    per_network.push((*network, r));
-                }
-                work.drafts[i].image = Some(ImageWork { media_id: media, per_network });
-                self.checkpoint(g, work, &format!("Image ready{of}.")).await?;
-            }
-        }
-        self.finish_drafts(g, work, actor, &brand, &asked).await
-    }
-
-    /// An image for draft `i`, stored in the media library (sniffed, digested) with the tags
-    /// that tie it to this generation.
-    #[allow(clippy::too_many_arguments)]
-    async fn make_image(
-        &self,
-        g: &GenerationRecord,
-        work: &mut Work,
-        actor: &Actor,
-        brand: &Brand,
-        asked: &Asked,
-        i: usize,
-        headline: &str,
-        description: &str,
-        job: &Job,
-    ) -> Step<MediaId> {
-        let mut visual = BrandVisual::from_profile(&brand.profile);
-        if let Some(logo) = brand.profile.logo {
-            // Drawn only by the offline renderer; never sent to a remote provider.
-            match self.store().media(g.workspace_id, logo).await {
-                Ok(Some(m)) => match self.media_bytes(&m).await {
-                    Ok(bytes) => visual = visual.with_logo(LogoImage(bytes)),
-                    Err(e) => {
-                        tracing::warn!(brand = %brand.id, error = %e, "the brand's logo cannot be read; the card goes without")
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => return Err(self.infra(e.to_string())),
-            }
-        }
-        let request = ImageRequest {
-            brand: visual,
-            network: asked.networks[0],
-            format: None,
-            headline: headline.to_owned(),
-            description: if description.trim().is_empty() { headline.to_owned() } else { description.to_owned() },
-            seed: asked.seed.wrapping_add(i as u64),
-        };
-        let out = self.ai().images.generate_image(&request).await.map_err(|e| ai_stop(e, job, self.now()))?;
-        let offline = out.provider.is_offline();
-        let image = take_image(work, out);
-        let alt = if offline {
-            format!("{} brand card with the words \"{}\"", brand.profile.name, headline)
-        } else {
-            format!("Image for {}: {}", brand.profile.name, request.description)
-        };
-        let upload = MediaUpload {
-            brand_id: Some(brand.id),
-            file_name: "ai-image.jpg".into(),
-            bytes: image.jpeg,
-            alt_text: cut_at_word(&alt, MAX_ALT_TEXT),
-            tags: vec![AI_TAG.into(), generation_tag(g.id)],
-        };
-        match self.upload_media(actor, upload).await {
-            Ok(stored) => Ok(stored.media.id),
-            Err(crate::media::UploadError::File(e)) => {
-                Err(Stop::Fail(format!("The generated image could not be stored: {e}.")))
-            }
-            Err(crate::media::UploadError::Service(e)) => Err(self.service_stop(e)),
-        }
-    }
-
-    async fn finish_drafts(
-        &self,
-        g: &mut GenerationRecord,
-        work: &Work,
-        actor: &Actor,
-        brand: &Brand,
-        asked: &Asked,
-    ) -> Step<()> {
-        let now = self.now();
-        let mut posts = Vec::with_capacity(work.drafts.len());
-        let mut links = Vec::with_capacity(work.drafts.len());
-        for (i, d) in work.drafts.iter().enumerate() {
-            let Some(image) = &d.image else {
-                return Err(Stop::Fail("The image of a draft is missing.".into()));
-            };
-            let variants = d
-                .captions
-                .iter()
-                .map(|c| Variant {
-                    network: c.network,
-                    caption: c.text.clone(),
-                    media: image.per_network.iter().filter(|(n, _)| *n == c.network).map(|(_, r)| r.clone()).collect(),
-                    options: BTreeMap::new(),
-                })
-                .collect();
-            let targets = d.captions.iter().map(|c| Target { network: c.network, account: None }).collect();
-            let content = PostContent { variants, targets };
-            let mut post = Post::new(g.workspace_id, brand.id, actor.user_id, content, now)
-                .map_err(|e| Stop::Fail(format!("The AI's draft could not be used: {e}.")))?;
-            // Straight to review: never approved, never scheduled (invariant I1).
-            post.submit(now).map_err(|e| Stop::Fail(format!("The AI's draft could not be submitted: {e}.")))?;
-            debug_assert_eq!(post.state, PostState::PendingReview);
-            let suggestion = asked.suggestions.get(i);
-            let mut notes = d.notes.clone();
-            if i == 0 {
-                notes.extend(work.notes.iter().cloned());
-            }
-            notes.dedup();
-            links.push(GeneratedPost {
-                workspace_id: g.workspace_id,
-                generation_id: g.id,
-                post_id: post.id,
-                position: i as u32,
-                suggested_local: suggestion.map(|s| s.local),
-                suggested_tz: suggestion.map(|s| s.timezone.clone()),
-                suggested_at: suggestion.map(|s| s.instant()),
-                notes,
-                created_at: now,
-            });
-            posts.push(post);
-        }
-        let count = posts.len();
-        let progress = if count == 1 {
-            "Done: the draft waits for review.".to_owned()
-        } else {
-            format!("Done: {count} drafts wait for review.")
-        };
-        self.end(g, work, GenerationState::Done, &progress, None, &posts, &links).await?;
-        self.after_drafts(g.workspace_id, brand, &posts).await;
-        Ok(())
-    }
-
-    /// Tells the reviewers (in the app, by e-mail, in Telegram); never fails the generation.
-    async fn after_drafts(&self, ws: WorkspaceId, brand: &Brand, posts: &[Post]) {
-        if posts.is_empty() {
-            return;
-        }
-        let count = u32::try_from(posts.len()).unwrap_or(u32::MAX);
-        if let Err(e) = self.notify(ws, Notice::DraftsReady { brand: brand.id, count }).await {
-            tracing::warn!(error = %e, "could not tell the reviewers about new drafts");
-        }
-        for p in posts {
-            self.telegram_review_requested(p).await;
-        }
-    }
-
     /// Writes the end of a generation with its drafts, links and usage (one transaction).
     #[allow(clippy::too_many_arguments)]
-    async fn end(
+    pub(super) async fn end(
         &self,
         g: &mut GenerationRecord,
         work: &Work,
@@ -543,126 +310,10 @@ impl Services {
         }
         Ok(())
     }
-
-    // -----------------------------------------------------------------------------------------
-    // Regenerate with feedback.
-
-    async fn rewrite(&self, g: &mut GenerationRecord, work: &mut Work, actor: &Actor, job: &Job) -> Step<()> {
-        let brand = self.brand_of(g).await?;
-        let asked = Asked::of(g);
-        let Some(post_id) = g.post_id else { return Err(Stop::Fail("This regeneration names no post.".into())) };
-        let post = match self.store().post(g.workspace_id, post_id).await {
-            Ok(Some(p)) => p,
-            Ok(None) => return Err(Stop::Fail("The post was deleted before it could be rewritten.".into())),
-            Err(e) => return Err(self.infra(e.to_string())),
-        };
-        if post.state.is_locked() {
-            return Err(Stop::Fail(format!("The post is {} now and cannot be rewritten.", post.state)));
-        }
-        if work.rewritten.is_none() {
-            self.checkpoint(g, work, "Rewriting the captions…").await?;
-            // What the post was first asked to be about, if the AI wrote it.
-            let origin_brief = match self.store().post_provenance(g.workspace_id, post.id).await {
-                Ok(Some(p)) => match self.store().generation(g.workspace_id, p.link.generation_id).await {
-                    Ok(Some(origin)) => Asked::of(&origin).brief,
-                    Ok(None) => String::new(),
-                    Err(e) => return Err(self.infra(e.to_string())),
-                },
-                Ok(None) => String::new(),
-                Err(e) => return Err(self.infra(e.to_string())),
-            };
-            let networks: Vec<Network> = post.content.variants.iter().map(|v| v.network).collect();
-            let previous = post.content.variants.first().map(|v| v.caption.clone());
-            let feedback = asked.feedback.clone().unwrap_or_default();
-            let request = CaptionRequest {
-                brand: BrandVoice::from_profile(&brand.profile),
-                networks: networks.clone(),
-                content: ContentBrief::about("", origin_brief).with_feedback(feedback, previous),
-                seed: asked.seed,
-            };
-            let out = self.ai().text.captions(&request).await.map_err(|e| ai_stop(e, job, self.now()))?;
-            let captions = take(work, out, true);
-            let mut fitted = Vec::new();
-            for network in networks {
-                let c = captions.for_network(network).ok_or_else(|| {
-                    Stop::Fail(format!(
-                        "The AI answer could not be used: it wrote no {} caption. Try again.",
-                        network.label()
-                    ))
-                })?;
-                let (text, notes) = fit_caption(network, &c.text);
-                work.notes.extend(notes);
-                fitted.push(NetworkCaption { text, ..c.clone() });
-            }
-            work.rewritten = Some(fitted);
-            self.checkpoint(g, work, "Saving the new captions…").await?;
-        }
-        let rewritten = work.rewritten.clone().unwrap_or_default();
-        let mut content = post.content.clone();
-        for v in &mut content.variants {
-            if let Some(c) = rewritten.iter().find(|c| c.network == v.network) {
-                v.caption = c.text.clone();
-            }
-        }
-        let mut saved = post.clone();
-        if content != post.content {
-            // The normal edit path: any approval is void and the post goes back to review.
-            saved = self.edit_post(actor, post.id, post.version, content).await.map_err(|e| self.service_stop(e))?;
-        }
-        if saved.state == PostState::Draft {
-            saved = self.submit_post(actor, saved.id, saved.version).await.map_err(|e| self.service_stop(e))?;
-        }
-        let link = GeneratedPost {
-            workspace_id: g.workspace_id,
-            generation_id: g.id,
-            post_id: saved.id,
-            position: 0,
-            suggested_local: None,
-            suggested_tz: None,
-            suggested_at: None,
-            notes: work.notes.clone(),
-            created_at: self.now(),
-        };
-        self.end(g, work, GenerationState::Done, "Done: the new version waits for review.", None, &[], &[link]).await?;
-        if let Err(e) = self.notify(g.workspace_id, Notice::DraftsReady { brand: brand.id, count: 1 }).await {
-            tracing::warn!(error = %e, "could not tell the reviewers about a rewritten draft");
-        }
-        Ok(())
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Describe an image.
-
-    async fn describe(&self, g: &mut GenerationRecord, work: &mut Work, job: &Job) -> Step<()> {
-        let Some(media_id) = g.media_id else { return Err(Stop::Fail("This description names no image.".into())) };
-        let media = match self.store().media(g.workspace_id, media_id).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(Stop::Fail("The image was deleted before it could be described.".into())),
-            Err(e) => return Err(self.infra(e.to_string())),
-        };
-        let voice = match g.brand_id {
-            Some(_) => BrandVoice::from_profile(&self.brand_of(g).await?.profile),
-            None => BrandVoice { language: "en".into(), ..BrandVoice::default() },
-        };
-        self.checkpoint(g, work, "Looking at the image…").await?;
-        let bytes = self.media_bytes(&media).await.map_err(|e| self.service_stop(e))?;
-        let asked = Asked::of(g);
-        let request =
-            ImageAnalysisRequest { image: ImageInput::Bytes(bytes), brand: voice, network: None, seed: asked.seed };
-        let out = self.ai().vision.analyse_image(&request).await.map_err(|e| ai_stop(e, job, self.now()))?;
-        let notes = out.notes.clone();
-        let analysis = take(work, out, true);
-        let result = serde_json::json!({
-            "alt_text": cut_at_word(&analysis.alt_text, MAX_ALT_TEXT),
-            "suggested_caption": analysis.suggested_caption,
-            "notes": notes,
-        });
-        self.end(g, work, GenerationState::Done, "Done: the description is ready.", Some(result), &[], &[]).await
-    }
 }
 
 /// Keeps a provider's output, counting its usage and naming who made it.
-fn take<T>(work: &mut Work, out: Generated<T>, text: bool) -> T {
+pub(super) fn take<T>(work: &mut Work, out: Generated<T>, text: bool) -> T {
     work.usage.add(&out.usage);
     for n in out.notes {
         if !work.notes.contains(&n) {
@@ -678,7 +329,7 @@ fn take<T>(work: &mut Work, out: Generated<T>, text: bool) -> T {
 }
 
 /// Keeps a generated image, counted as one image of the month's usage.
-fn take_image(work: &mut Work, out: Generated<nanopost_ai::GeneratedImage>) -> nanopost_ai::GeneratedImage {
+pub(super) fn take_image(work: &mut Work, out: Generated<nanopost_ai::GeneratedImage>) -> nanopost_ai::GeneratedImage {
     let mut out = out;
     out.usage.images = out.usage.images.max(1);
     // The card's own notes ("rendered offline") are said by the provider label.
@@ -704,7 +355,7 @@ fn label(g: &mut GenerationRecord, work: &Work) {
 
 /// What a provider error means for the run: transient ones go back to the job engine while
 /// attempts remain (a `Retry-After` sets the earliest retry); the rest end the generation.
-fn ai_stop(e: AiError, job: &Job, now: Timestamp) -> Stop {
+pub(super) fn ai_stop(e: AiError, job: &Job, now: Timestamp) -> Stop {
     if e.is_transient() && job.attempts < job.max_attempts {
         let error = match &e {
             AiError::RateLimited { retry_after: Some(after) } => {

@@ -2,13 +2,10 @@
 //! rows, of one workspace and brand), and the details of the shown ones.
 
 use crate::fixtures::*;
-use jiff::SignedDuration;
-use nanopost_domain::approval::ApprovalId;
-use nanopost_domain::ids::{PostId, PublicationId};
+use nanopost_domain::ids::PostId;
 use nanopost_domain::network::Network;
 use nanopost_domain::post::{Post, PostState, Schedule};
-use nanopost_domain::publication::PublicationState;
-use nanopost_storage::{CalendarTime, Publication, Store};
+use nanopost_storage::Store;
 
 macro_rules! calendar_contract {
     ($($case:ident),* $(,)?) => {
@@ -27,36 +24,13 @@ macro_rules! calendar_contract {
     };
 }
 
-calendar_contract![entries_are_placed_by_schedule_or_first_publication, details_of_shown_posts_only,];
+calendar_contract![entries_are_placed_by_their_time, details_of_shown_posts_only,];
 
 fn at_local(p: &mut Post, local: &str) {
     p.schedule = Some(Schedule::new(local.parse().unwrap(), "Europe/Berlin").unwrap());
 }
 
-fn publication(p: &Post, network: Network, at: jiff::Timestamp) -> Publication {
-    Publication {
-        id: PublicationId::new(),
-        workspace_id: p.workspace_id,
-        post_id: p.id,
-        approval_id: ApprovalId::new(),
-        network,
-        target: String::new(),
-        account_id: None,
-        account_name: "acme".into(),
-        state: PublicationState::Published,
-        progress: "{}".into(),
-        external_id: None,
-        url: None,
-        error_class: None,
-        error: None,
-        version: 1,
-        created_at: at,
-        updated_at: at,
-        finished_at: None,
-    }
-}
-
-async fn entries_are_placed_by_schedule_or_first_publication(s: Store) {
+async fn entries_are_placed_by_their_time(s: Store) {
     let (_, other_ws) = owner(&s, "other@example.com").await;
     let (owner, ws) = owner(&s, "cal@example.com").await;
     let acme = brand(ws.id, "Acme");
@@ -82,55 +56,27 @@ async fn entries_are_placed_by_schedule_or_first_publication(s: Store) {
     for p in [&inside, &first, &july, &archived, &theirs, &unscheduled_draft] {
         s.insert_post(p).await.unwrap();
     }
-    // Published without a schedule: placed by its first publication, even when a retry of
-    // another network started later.
-    let now_published = post(ws.id, acme.id, owner.id, "published now");
-    s.insert_post(&now_published).await.unwrap();
-    let june_15: jiff::Timestamp = "2026-06-15T10:00:00Z".parse().unwrap();
-    let mut publishing = now_published.clone();
-    publishing.state = PostState::Publishing;
-    let publishing = s
-        .begin_publishing(&publishing, &[publication(&now_published, Network::Instagram, june_15)], &[])
-        .await
-        .unwrap()
-        .0;
-    let later = june_15 + SignedDuration::from_hours(30);
-    s.begin_publishing(&publishing, &[publication(&now_published, Network::Linkedin, later)], &[]).await.unwrap();
-    // Published last month (May) and retried in June: it belongs to May only.
-    let may_post = post(ws.id, acme.id, owner.id, "may");
-    s.insert_post(&may_post).await.unwrap();
-    let mut p = may_post.clone();
-    p.state = PostState::Publishing;
-    let may: jiff::Timestamp = "2026-05-20T10:00:00Z".parse().unwrap();
-    let p = s.begin_publishing(&p, &[publication(&may_post, Network::Instagram, may)], &[]).await.unwrap().0;
-    s.begin_publishing(&p, &[publication(&may_post, Network::Linkedin, june_15)], &[]).await.unwrap();
-
     // June in Berlin: [2026-05-31T22:00Z, 2026-06-30T22:00Z).
     let from: jiff::Timestamp = "2026-05-31T22:00:00Z".parse().unwrap();
     let to: jiff::Timestamp = "2026-06-30T22:00:00Z".parse().unwrap();
     let june = s.calendar_entries(ws.id, None, from, to, 1000).await.unwrap();
     let ids: Vec<PostId> = june.iter().map(|e| e.post_id).collect();
-    assert_eq!(ids, vec![first.id, inside.id, now_published.id], "{june:?}");
+    assert_eq!(ids, vec![first.id, inside.id], "{june:?}");
     assert_eq!(june[0].at, from, "the first instant of the month is in it");
-    assert_eq!(
-        (june[1].state, june[1].brand_id, june[1].time),
-        (PostState::Scheduled, acme.id, CalendarTime::Scheduled)
-    );
-    assert_eq!(june[2].at, june_15);
-    assert_eq!((june[2].state, june[2].time), (PostState::Publishing, CalendarTime::PublishedAt));
+    assert_eq!((june[1].state, june[1].brand_id), (PostState::Scheduled, acme.id));
+    assert_eq!(june[1].at.to_string(), "2026-06-10T07:00:00Z");
 
     // One brand only; and the limit.
     let acme_only = s.calendar_entries(ws.id, Some(acme.id), from, to, 1000).await.unwrap();
-    assert_eq!(acme_only.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![inside.id, now_published.id]);
+    assert_eq!(acme_only.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![inside.id]);
     assert_eq!(s.calendar_entries(ws.id, None, from, to, 1).await.unwrap().len(), 1);
     // Another workspace sees only its own; a brand of another workspace finds nothing here.
     let theirs_seen = s.calendar_entries(other_ws.id, None, from, to, 1000).await.unwrap();
     assert_eq!(theirs_seen.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![theirs.id]);
     assert!(s.calendar_entries(ws.id, Some(foreign.id), from, to, 1000).await.unwrap().is_empty());
-    // May has the post published then.
-    let may_from: jiff::Timestamp = "2026-04-30T22:00:00Z".parse().unwrap();
-    let may_seen = s.calendar_entries(ws.id, None, may_from, from, 1000).await.unwrap();
-    assert_eq!(may_seen.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![may_post.id]);
+    // The end is not in it: July's first instant belongs to July.
+    let july_seen = s.calendar_entries(ws.id, None, to, to + jiff::SignedDuration::from_hours(1), 10).await.unwrap();
+    assert_eq!(july_seen.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![july.id]);
 }
 
 async fn details_of_shown_posts_only(s: Store) {

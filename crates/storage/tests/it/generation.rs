@@ -170,6 +170,17 @@ async fn a_generation_ends_with_its_drafts_links_and_usage_in_one_transaction(s:
     let used = s.ai_usage(ws.id, MONTH).await.unwrap();
     assert_eq!((used.generations, used.prompt_tokens, used.completion_tokens, used.images), (1, 120, 80, 2));
 
+    // The workspace's export holds the generation, its drafts' links and the usage, readable.
+    let dump = s.dump_workspace(ws.id).await.unwrap();
+    let rows = |t: &str| dump.iter().find(|d| d.table == t).map(|d| d.rows.clone()).unwrap_or_default();
+    let gens = rows("generations");
+    assert_eq!(gens.len(), 1);
+    assert_eq!((gens[0]["offline"].clone(), gens[0]["request"]["brief"].clone()), (json!(true), json!("brief 1")));
+    assert_eq!(rows("generation_posts").len(), 2);
+    assert_eq!(rows("ai_usage")[0]["images"], json!(2));
+    let person = s.dump_person(u.id, &u.email).await.unwrap();
+    assert!(person.iter().any(|d| d.table == "generations" && d.rows.len() == 1), "the requester's export has it");
+
     // Ending again (a retried job) writes nothing.
     let again = GenerationOutcome { generation: &end, posts: &[], links: &[], usage, month: MONTH };
     assert!(!s.finish_generation(&again).await.unwrap());
