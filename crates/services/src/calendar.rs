@@ -10,7 +10,7 @@ use nanopost_domain::ids::{BrandId, PostId};
 use nanopost_domain::post::{Post, PostState, Schedule};
 use nanopost_domain::role::Permission;
 use nanopost_domain::slots::{SEARCH_WEEKS, next_free_slot};
-use nanopost_storage::{CalendarDetail, CalendarEntry};
+use nanopost_storage::{CalendarDetail, CalendarEntry, DayPosts, DayWindow};
 
 /// Most posts one calendar read returns (a month of a very busy workspace is far below).
 pub const CALENDAR_MAX_ENTRIES: u32 = 100_000;
@@ -26,6 +26,19 @@ impl Services {
     ) -> Result<Vec<CalendarEntry>> {
         actor.require(Permission::Read)?;
         Ok(self.store().calendar_entries(actor.workspace_id, brand, from, to, CALENDAR_MAX_ENTRIES).await?)
+    }
+
+    /// Per day of `days`: its number of posts (of `brands`, if given), how many need a
+    /// person's attention, and its first `per_day` posts.
+    pub async fn calendar_days(
+        &self,
+        actor: &Actor,
+        brands: Option<&[BrandId]>,
+        days: &[DayWindow],
+        per_day: u32,
+    ) -> Result<Vec<DayPosts>> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().calendar_days(actor.workspace_id, brands, days, per_day).await?)
     }
 
     /// Excerpt, networks and version of the posts a calendar page shows.

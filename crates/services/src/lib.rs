@@ -16,6 +16,7 @@ pub mod mail_delivery;
 pub mod mail_templates;
 pub mod media;
 pub mod notify;
+mod post_media;
 mod posts;
 pub mod privacy;
 pub mod publishing;
@@ -34,6 +35,7 @@ pub use error::ServiceError;
 pub use mail_delivery::{DeliveryPolicy, DeliveryReport, EmailDelivery, Mailer};
 pub use mail_templates::MailKind;
 pub use notify::{EmailPreference, Notice};
+pub use post_media::AttachedMedia;
 pub use posts::PostView;
 pub use secrets::SecretToken;
 

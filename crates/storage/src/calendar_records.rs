@@ -16,6 +16,25 @@ pub struct CalendarEntry {
     pub at: Timestamp,
 }
 
+/// One day of a calendar: its bounds as instants, `[start, end)` (a local day in some time
+/// zone: 23 or 25 hours long across a DST change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayWindow {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+/// What the database counted for one day, and the first posts of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DayPosts {
+    /// Every post of the day (archived ones left out).
+    pub total: u64,
+    /// Failed or unconfirmed posts of the day: a person should look.
+    pub problems: u64,
+    /// The earliest posts of the day, at most the `per_day` asked for, earliest first.
+    pub first: Vec<CalendarEntry>,
+}
+
 /// What a shown calendar item needs beyond its [`CalendarEntry`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CalendarDetail {

@@ -425,5 +425,7 @@ delegate! {
 delegate! {
     /// Posts placed in `[from, to)` (of one brand, if given), earliest first, at most `limit`.
     fn calendar_entries(&self, ws: WorkspaceId, brand: Option<BrandId>, from: Timestamp, to: Timestamp, limit: u32) -> Result<Vec<CalendarEntry>>;
+    /// Per day: the count, the failed or unconfirmed count, and the first `per_day` posts.
+    fn calendar_days(&self, ws: WorkspaceId, brands: Option<&[BrandId]>, days: &[DayWindow], per_day: u32) -> Result<Vec<DayPosts>>;
     fn calendar_details(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<CalendarDetail>>;
 }

@@ -5,7 +5,7 @@
 
 mod calendar {
     use super::*;
-    use crate::calendar_records::{CalendarDetail, CalendarEntry};
+    use crate::calendar_records::{CalendarDetail, CalendarEntry, DayPosts, DayWindow};
     use nanopost_domain::network::Network;
 
     /// Most ids in one details statement (well under both databases' parameter limits).
@@ -46,6 +46,69 @@ mod calendar {
                     })
                 })
                 .collect()
+        }
+
+        /// Per day of `days`: how many posts of the workspace (of `brands`, when given) fall in
+        /// it, how many of those failed or are unconfirmed, and its first `per_day` posts. The
+        /// database counts, so a month of ten thousand posts sends back a few dozen rows.
+        pub async fn calendar_days(
+            &self,
+            ws: WorkspaceId,
+            brands: Option<&[BrandId]>,
+            days: &[DayWindow],
+            per_day: u32,
+        ) -> Result<Vec<DayPosts>> {
+            let mut out = vec![DayPosts::default(); days.len()];
+            if days.is_empty() || brands.is_some_and(|b| b.is_empty()) {
+                return Ok(out);
+            }
+            // Only numbered placeholders go into the text; every value is bound.
+            let mut n = 2;
+            let mut next = || {
+                n += 1;
+                format!("${n}")
+            };
+            let windows: Vec<String> =
+                days.iter().map(|_| format!("({}, {}, {})", next(), next(), next())).collect();
+            let brand_filter = match brands {
+                Some(b) => format!(" AND p.brand_id IN ({})", b.iter().map(|_| next()).collect::<Vec<_>>().join(", ")),
+                None => String::new(),
+            };
+            let sql = format!(
+                "WITH days(day, lo, hi) AS (VALUES {}), \
+                 hits AS (SELECT d.day, p.id, p.brand_id, p.state, p.due_at, \
+                     ROW_NUMBER() OVER (PARTITION BY d.day ORDER BY p.due_at, p.id) AS n, \
+                     COUNT(*) OVER (PARTITION BY d.day) AS total, \
+                     SUM(CASE WHEN p.state IN ('failed', 'unconfirmed') THEN 1 ELSE 0 END) \
+                         OVER (PARTITION BY d.day) AS problems \
+                   FROM days d JOIN posts p ON p.workspace_id = $1 AND p.due_at >= d.lo AND p.due_at < d.hi \
+                   WHERE p.state <> 'archived'{brand_filter}) \
+                 SELECT day, id, brand_id, state, due_at, total, problems FROM hits WHERE n <= $2 \
+                 ORDER BY day, n",
+                windows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ws.as_uuid()).bind(i64::from(per_day));
+            for (i, d) in days.iter().enumerate() {
+                q = q.bind(i64::try_from(i).unwrap_or(i64::MAX)).bind(micros(d.start)).bind(micros(d.end));
+            }
+            for b in brands.unwrap_or_default() {
+                q = q.bind(b.as_uuid());
+            }
+            for r in &q.fetch_all(&self.pool).await? {
+                let day: i64 = r.try_get("day")?;
+                let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) else {
+                    return Err(StorageError::Corrupt(format!("calendar day {day} out of range")));
+                };
+                slot.total = u64::try_from(r.try_get::<i64, _>("total")?).unwrap_or(0);
+                slot.problems = u64::try_from(r.try_get::<i64, _>("problems")?).unwrap_or(0);
+                slot.first.push(CalendarEntry {
+                    post_id: PostId::from_uuid(r.try_get("id")?),
+                    brand_id: BrandId::from_uuid(r.try_get("brand_id")?),
+                    state: text_col(r, "state")?,
+                    at: ts_col(r, "due_at")?,
+                });
+            }
+            Ok(out)
         }
 
         /// Excerpt, networks and version of the given posts of the workspace (any order;

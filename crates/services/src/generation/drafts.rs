@@ -234,6 +234,11 @@ impl Services {
             format!("Done: {count} drafts wait for review.")
         };
         self.end(g, work, GenerationState::Done, &progress, None, &posts, &links).await?;
+        // An image an earlier attempt stored before it crashed (and before its checkpoint named
+        // it) is in no draft: it goes. The drafts' own images are in use and stay.
+        if let Err(e) = self.remove_generated_media(g, &Work::default()).await {
+            tracing::warn!(generation = %g.id, error = %e, "could not remove a left-over generated image");
+        }
         self.after_drafts(g.workspace_id, brand, &posts).await;
         Ok(())
     }

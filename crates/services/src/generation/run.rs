@@ -267,7 +267,7 @@ impl Services {
 
     /// Deletes the media a generation stored (found by its tag and by its checkpoint), with
     /// their renditions and files. An item a post or a brand uses meanwhile is kept.
-    async fn remove_generated_media(&self, g: &GenerationRecord, work: &Work) -> crate::error::Result<()> {
+    pub(super) async fn remove_generated_media(&self, g: &GenerationRecord, work: &Work) -> crate::error::Result<()> {
         let ws = g.workspace_id;
         let filter = MediaFilter { brand_id: None, tag: Some(generation_tag(g.id)), originals_only: true };
         let mut ids: Vec<MediaId> = self

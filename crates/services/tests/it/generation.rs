@@ -653,3 +653,45 @@ async fn a_generated_image_is_fitted_per_network_and_drafts_are_isolated_between
     assert!(matches!(d.s().post_ai(&stranger, &post).await, Err(ServiceError::NotFound)));
     assert!(matches!(d.s().regenerate(&stranger, post.id, "x").await, Err(ServiceError::NotFound)));
 }
+
+#[tokio::test]
+async fn an_image_left_by_a_crashed_attempt_is_removed_when_the_generation_ends() {
+    let d = desk().await;
+    let input = PostInput { networks: vec![Network::Instagram], brief: String::new() };
+    let g = d.s().generate_post(&d.owner.1, d.brand, input).await.unwrap();
+    // What an attempt that died between storing its image and its checkpoint leaves behind.
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(30, 30, image::Rgb([1, 2, 3])))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let tag = format!("gen-{}", g.id.as_uuid().simple());
+    let upload = MediaUpload {
+        brand_id: Some(d.brand),
+        file_name: "lost.png".into(),
+        bytes: png,
+        alt_text: String::new(),
+        tags: vec!["ai-generated".into(), tag],
+    };
+    let orphan = d.s().upload_media(&d.owner.1, upload).await.unwrap().media;
+    // And an unrelated item of the library, which must stay.
+    let mut other = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(20, 20, image::Rgb([9, 9, 9])))
+        .write_to(&mut std::io::Cursor::new(&mut other), image::ImageFormat::Png)
+        .unwrap();
+    let kept = MediaUpload {
+        brand_id: None,
+        file_name: "mine.png".into(),
+        bytes: other,
+        alt_text: String::new(),
+        tags: vec![],
+    };
+    let kept = d.s().upload_media(&d.owner.1, kept).await.unwrap().media;
+
+    d.run_due().await;
+    assert_eq!(d.record(&g).await.state, GenerationState::Done);
+    assert!(matches!(d.s().media_item(&d.owner.1, orphan.id).await, Err(ServiceError::NotFound)), "the orphan is gone");
+    assert!(d.s().media_item(&d.owner.1, kept.id).await.is_ok(), "a person's upload is never touched");
+    let post = d.drafts().await.remove(0);
+    d.assert_digest_matches(&post.content.variants[0].media[0]).await;
+    assert_eq!(d.library().await, 2, "the draft's image and the person's upload");
+}

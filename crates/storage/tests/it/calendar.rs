@@ -5,7 +5,7 @@ use crate::fixtures::*;
 use nanopost_domain::ids::PostId;
 use nanopost_domain::network::Network;
 use nanopost_domain::post::{Post, PostState, Schedule};
-use nanopost_storage::Store;
+use nanopost_storage::{DayWindow, Store};
 
 macro_rules! calendar_contract {
     ($($case:ident),* $(,)?) => {
@@ -24,7 +24,11 @@ macro_rules! calendar_contract {
     };
 }
 
-calendar_contract![entries_are_placed_by_their_time, details_of_shown_posts_only,];
+calendar_contract![
+    entries_are_placed_by_their_time,
+    days_are_counted_with_their_first_posts,
+    details_of_shown_posts_only,
+];
 
 fn at_local(p: &mut Post, local: &str) {
     p.schedule = Some(Schedule::new(local.parse().unwrap(), "Europe/Berlin").unwrap());
@@ -77,6 +81,64 @@ async fn entries_are_placed_by_their_time(s: Store) {
     // The end is not in it: July's first instant belongs to July.
     let july_seen = s.calendar_entries(ws.id, None, to, to + jiff::SignedDuration::from_hours(1), 10).await.unwrap();
     assert_eq!(july_seen.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![july.id]);
+}
+
+/// Berlin's local days from `first` (a DST change on 29 March 2026 makes that day 23 hours).
+fn berlin_days(first: jiff::civil::Date, n: i64) -> Vec<DayWindow> {
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let start =
+        |k: i64| first.checked_add(jiff::Span::new().days(k)).unwrap().to_zoned(tz.clone()).unwrap().timestamp();
+    (0..n).map(|k| DayWindow { start: start(k), end: start(k + 1) }).collect()
+}
+
+async fn days_are_counted_with_their_first_posts(s: Store) {
+    let (_, other_ws) = owner(&s, "other@example.com").await;
+    let (owner, ws) = owner(&s, "cal@example.com").await;
+    let acme = brand(ws.id, "Acme");
+    let rival = brand(ws.id, "Rival");
+    let foreign = brand(other_ws.id, "Foreign");
+    for b in [&acme, &rival, &foreign] {
+        s.insert_brand(b).await.unwrap();
+    }
+    let at = |ws, brand, local: &str, state: PostState| {
+        let mut p = post(ws, brand, owner.id, local);
+        at_local(&mut p, local);
+        p.state = state;
+        p
+    };
+    // Sunday 29 March 2026 (23 hours in Berlin) and the days around it.
+    let posts = [
+        at(ws.id, acme.id, "2026-03-29T23:59", PostState::Scheduled),
+        at(ws.id, acme.id, "2026-03-29T00:00", PostState::Published),
+        at(ws.id, rival.id, "2026-03-29T03:30", PostState::Failed),
+        at(ws.id, acme.id, "2026-03-29T12:00", PostState::Unconfirmed),
+        at(ws.id, acme.id, "2026-03-29T08:00", PostState::Archived),
+        at(ws.id, acme.id, "2026-03-31T09:00", PostState::Draft),
+        at(ws.id, acme.id, "2026-03-28T23:59", PostState::Scheduled),
+        at(other_ws.id, foreign.id, "2026-03-29T10:00", PostState::Scheduled),
+    ];
+    for p in &posts {
+        s.insert_post(p).await.unwrap();
+    }
+    let days = berlin_days(jiff::civil::date(2026, 3, 29), 3);
+    assert_eq!(days[0].end.duration_since(days[0].start).as_hours(), 23);
+    let got = s.calendar_days(ws.id, None, &days, 2).await.unwrap();
+    assert_eq!(got.len(), 3);
+    assert_eq!((got[0].total, got[0].problems), (4, 2), "archived left out, failed and unconfirmed counted");
+    let first: Vec<_> = got[0].first.iter().map(|e| e.post_id).collect();
+    assert_eq!(first, vec![posts[1].id, posts[2].id], "the earliest two");
+    assert_eq!(got[0].first[1].state, PostState::Failed);
+    assert_eq!(got[0].first[1].brand_id, rival.id);
+    assert_eq!((got[1].total, got[1].first.len()), (0, 0));
+    assert_eq!((got[2].total, got[2].first[0].post_id), (1, posts[5].id));
+    // One brand; no brand at all; a brand of another workspace.
+    let acme_only = s.calendar_days(ws.id, Some(&[acme.id]), &days, 10).await.unwrap();
+    assert_eq!((acme_only[0].total, acme_only[0].problems, acme_only[0].first.len()), (3, 1, 3));
+    assert!(s.calendar_days(ws.id, Some(&[]), &days, 10).await.unwrap().iter().all(|d| d.total == 0));
+    assert!(s.calendar_days(ws.id, Some(&[foreign.id]), &days, 10).await.unwrap().iter().all(|d| d.total == 0));
+    let theirs = s.calendar_days(other_ws.id, None, &days, 10).await.unwrap();
+    assert_eq!(theirs[0].first.iter().map(|e| e.post_id).collect::<Vec<_>>(), vec![posts[7].id]);
+    assert!(s.calendar_days(ws.id, None, &[], 10).await.unwrap().is_empty());
 }
 
 async fn details_of_shown_posts_only(s: Store) {

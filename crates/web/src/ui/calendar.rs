@@ -30,14 +30,16 @@ use nanopost_domain::brand::Brand;
 use nanopost_domain::ids::{BrandId, PostId};
 use nanopost_domain::post::PostState;
 use nanopost_domain::role::Permission;
-use nanopost_storage::{CalendarDetail, CalendarEntry};
+use nanopost_storage::{CalendarDetail, CalendarEntry, DayWindow};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 /// Posts shown per day before "+ N more": the month view keeps cells small, the week view
 /// shows a working day's worth, the day view shows everything.
-const MONTH_PER_DAY: usize = 3;
-const WEEK_PER_DAY: usize = 12;
+const MONTH_PER_DAY: u32 = 3;
+const WEEK_PER_DAY: u32 = 12;
+/// The day view shows everything up to this many (then: filter by brand).
+const DAY_MAX: u32 = 2_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -64,11 +66,11 @@ impl View {
         }
     }
 
-    fn per_day(self) -> usize {
+    fn per_day(self) -> u32 {
         match self {
             View::Month => MONTH_PER_DAY,
             View::Week => WEEK_PER_DAY,
-            View::Day => usize::MAX,
+            View::Day => DAY_MAX,
         }
     }
 }
@@ -194,8 +196,7 @@ struct CalendarPage {
     prev_date: String,
     next_date: String,
     today: String,
-    total: usize,
-    truncated: bool,
+    total: u64,
     errors: Vec<FieldError>,
 }
 
@@ -260,40 +261,45 @@ async fn calendar_page(
     let today = s.now().to_zoned(display_tz.clone()).date();
     let period = Period::of(view, date.unwrap_or(today));
 
-    // A day either side in UTC covers every zone's local days of the period.
-    let utc_midnight = |d: Date| d.to_zoned(TimeZone::UTC).map(|z| z.timestamp());
-    let (Ok(from), Ok(to)) =
-        (utc_midnight(period.first.saturating_sub(1.day())), utc_midnight(period.last.saturating_add(2.days())))
-    else {
-        return Err(PageError::bad_request("That date is out of range."));
-    };
-    let entries = s.calendar_entries(&ctx.actor, brand, from, to).await?;
-    let truncated = entries.len() >= nanopost_services::calendar::CALENDAR_MAX_ENTRIES as usize;
-
-    // Each post on its local day in its brand's zone.
+    // Each post on its local day in its brand's zone: the brands grouped by zone (usually
+    // one group), and the database counts each group by that zone's days.
     let zones: HashMap<BrandId, (TimeZone, &Brand)> =
         brands.iter().map(|b| (b.id, (TimeZone::get(&b.profile.timezone).unwrap_or(TimeZone::UTC), b))).collect();
+    let mut groups: Vec<(&str, Vec<BrandId>)> = Vec::new();
+    for b in brands.iter().filter(|b| brand.is_none_or(|id| id == b.id)) {
+        match groups.iter_mut().find(|g| g.0 == b.profile.timezone) {
+            Some(g) => g.1.push(b.id),
+            None => groups.push((&b.profile.timezone, vec![b.id])),
+        }
+    }
+    // Every brand of the workspace in one zone: no brand list needed.
+    let whole_workspace = brand.is_none() && groups.len() == 1;
+    let per_day = view.per_day();
     let days_len = usize::try_from((period.last - period.first).get_days()).unwrap_or(0) + 1;
-    let mut by_day: Vec<Vec<(Zoned, &CalendarEntry)>> = vec![Vec::new(); days_len];
-    for e in &entries {
-        let tz = zones.get(&e.brand_id).map_or(&display_tz, |z| &z.0);
-        let local = e.at.to_zoned(tz.clone());
-        let offset = (local.date() - period.first).get_days();
-        if let Some(day) = usize::try_from(offset).ok().and_then(|o| by_day.get_mut(o)) {
-            day.push((local, e));
+    let mut by_day: Vec<(u64, u64, Vec<(Zoned, CalendarEntry)>)> = vec![(0, 0, Vec::new()); days_len];
+    for (zone, ids) in &groups {
+        let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
+        let windows = day_windows(&period, &tz).ok_or_else(|| PageError::bad_request("That date is out of range."))?;
+        let filter = if whole_workspace { None } else { Some(ids.as_slice()) };
+        let counted = s.calendar_days(&ctx.actor, filter, &windows, per_day).await?;
+        for (day, got) in by_day.iter_mut().zip(counted) {
+            day.0 += got.total;
+            day.1 += got.problems;
+            day.2.extend(got.first.into_iter().map(|e| (e.at.to_zoned(tz.clone()), e)));
         }
     }
     for day in &mut by_day {
-        day.sort_by(|a, b| a.0.datetime().cmp(&b.0.datetime()).then(a.1.at.cmp(&b.1.at)));
+        day.2.sort_by(|a, b| a.0.datetime().cmp(&b.0.datetime()).then(a.1.at.cmp(&b.1.at)));
+        day.2.truncate(usize::try_from(per_day).unwrap_or(usize::MAX));
     }
+    let total: u64 = by_day.iter().map(|d| d.0).sum();
 
     // Details and publications of the shown posts only.
-    let per_day = view.per_day();
-    let shown: Vec<PostId> = by_day.iter().flat_map(|d| d.iter().take(per_day).map(|(_, e)| e.post_id)).collect();
+    let shown: Vec<PostId> = by_day.iter().flat_map(|d| d.2.iter().map(|(_, e)| e.post_id)).collect();
     let details: HashMap<PostId, CalendarDetail> =
         s.calendar_details(&ctx.actor, &shown).await?.into_iter().map(|d| (d.post_id, d)).collect();
     let mut publications: HashMap<PostId, Vec<PublicationRow>> = HashMap::new();
-    for (_, e) in by_day.iter().flat_map(|d| d.iter().take(per_day)) {
+    for (_, e) in by_day.iter().flat_map(|d| d.2.iter()) {
         if matches!(e.state, PostState::Publishing | PostState::Published | PostState::Failed | PostState::Unconfirmed)
         {
             publications.insert(e.post_id, rows(&s.publications(&ctx.actor, e.post_id).await?));
@@ -302,14 +308,12 @@ async fn calendar_page(
 
     let can_edit = ctx.actor.can(Permission::EditContent);
     let mut calendar_days: Vec<CalDay> = Vec::with_capacity(days_len);
-    for (offset, day) in by_day.into_iter().enumerate() {
+    for (offset, (total, problems, first)) in by_day.into_iter().enumerate() {
         let date = period.first.saturating_add(i64::try_from(offset).unwrap_or(0).days());
-        let problems =
-            day.iter().filter(|(_, e)| matches!(e.state, PostState::Failed | PostState::Unconfirmed)).count();
-        let total = day.len();
-        let items: Vec<CalItem> = day
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        let problems = usize::try_from(problems).unwrap_or(usize::MAX);
+        let items: Vec<CalItem> = first
             .into_iter()
-            .take(per_day)
             .map(|(local, e)| {
                 let brand = zones.get(&e.brand_id).map(|z| z.1);
                 let detail = details.get(&e.post_id);
@@ -391,12 +395,24 @@ async fn calendar_page(
         prev_date: period.previous().to_string(),
         next_date: period.next().to_string(),
         today: today.to_string(),
-        total: entries.len(),
-        truncated,
+        total,
         errors,
         chrome: ctx.chrome,
     };
     Ok(render(status, &page))
+}
+
+/// The period's days as instants in `tz`: each from its local midnight (or the first instant
+/// after it, when a DST jump skips midnight) to the next day's.
+fn day_windows(period: &Period, tz: &TimeZone) -> Option<Vec<DayWindow>> {
+    let start = |d: Date| d.to_zoned(tz.clone()).ok().map(|z| z.timestamp());
+    let days = (period.last - period.first).get_days();
+    (0..=days)
+        .map(|k| {
+            let d = period.first.checked_add(i64::from(k).days()).ok()?;
+            Some(DayWindow { start: start(d)?, end: start(d.checked_add(1.day()).ok()?)? })
+        })
+        .collect()
 }
 
 fn outside_day(date: Date) -> CalDay {

@@ -12,6 +12,7 @@ mod calendar;
 mod generate;
 pub(crate) mod media;
 mod notifications;
+mod post_media;
 mod posts;
 mod preview;
 pub(crate) mod privacy;
@@ -80,6 +81,8 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/posts/{id}/schedule", post(posts::schedule))
         .route("/w/{ws}/posts/{id}/archive", post(posts::archive))
         .route("/w/{ws}/posts/{id}/delete", post(posts::delete))
+        .route("/w/{ws}/posts/{id}/media/add", post(post_media::add))
+        .route("/w/{ws}/posts/{id}/media/remove", post(post_media::remove))
         .route("/w/{ws}/posts/{id}/publish", post(publishing::publish_now))
         .route("/w/{ws}/posts/{id}/retry", post(publishing::retry))
         .route("/w/{ws}/posts/{id}/publications/{publication}/resolve", post(publishing::resolve))
@@ -438,6 +441,10 @@ fn flash(query: Option<&str>) -> Option<&'static str> {
         "post_rejected" => "Post rejected.",
         "post_scheduled" => "Schedule saved.",
         "post_archived" => "Post archived.",
+        "media_added" => {
+            "Added. Each network gets the picture as its rules want it; what was changed is shown beside it."
+        }
+        "media_removed" => "Removed from the post.",
         "post_publishing" => "Publishing now. This page shows each network's result as it comes in.",
         "post_retried" => "Trying again now. Targets already published are not published twice.",
         "publication_resolved" => "Thank you: the publication is recorded as you found it.",

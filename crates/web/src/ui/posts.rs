@@ -377,6 +377,7 @@ struct EditorPage {
     rejection_reason: Option<String>,
     approvals: Vec<ApprovalRow>,
     publications: Vec<super::publishing::PublicationRow>,
+    media: super::post_media::MediaPanel,
     errors: Vec<FieldError>,
     reject_reason: String,
     can_publish_now: bool,
@@ -428,6 +429,7 @@ pub(super) async fn editor_page(
         None => vec![],
     };
     let publications = s.publications(&ctx.actor, post.id).await?;
+    let media = super::post_media::panel(state, &ctx.actor, post).await?;
     let ai = super::generate::editor_section(state, &ctx.actor, post).await?;
     let page = EditorPage {
         ai,
@@ -443,6 +445,7 @@ pub(super) async fn editor_page(
         digest: view.digest.as_str().to_owned(),
         networks: network_fields(again.form.as_ref(), Some(&post.content), &accounts),
         publications: super::publishing::rows(&publications),
+        media,
         can_publish_now: can_edit && matches!(post.state, PostState::Approved | PostState::Scheduled),
         can_retry: can_edit && matches!(post.state, PostState::Failed | PostState::Unconfirmed),
         schedule_value: again.schedule_value.unwrap_or_else(|| {

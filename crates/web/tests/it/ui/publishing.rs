@@ -308,3 +308,83 @@ async fn instagram_and_tiktok_fetch_the_approved_image_from_its_signed_url() {
 fn query(location: &str) -> std::collections::BTreeMap<String, String> {
     reqwest::Url::parse(location).unwrap().query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
+
+#[tokio::test]
+async fn media_are_added_per_network_as_the_rendition_it_takes_with_the_fix_shown() {
+    let app = TestApp::new().await;
+    let team = app.team("attach").await;
+    let owner = team.user(Role::Owner);
+    let ws = team.workspace;
+    let actor = app.actor(owner, ws).await;
+    let b = super::brand(&app, owner, ws, "Bakery").await;
+    let post = super::draft(&app, owner, ws, b.id, "Panorama of the shop").await;
+    // Too wide for Instagram's feed (at most 1.91:1): it can be fixed by cropping.
+    let wide = {
+        let img = image::RgbImage::from_fn(1500, 500, |x, _| image::Rgb([(x % 256) as u8, 90, 40]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+        out.into_inner()
+    };
+    let upload = nanopost_services::media::MediaUpload {
+        brand_id: Some(b.id),
+        file_name: "shop.jpg".into(),
+        bytes: wide,
+        alt_text: String::new(),
+        tags: vec![],
+    };
+    let photo = app.services.upload_media(&actor, upload).await.unwrap().media;
+    let editor = format!("/w/{ws}/posts/{}", post.id);
+    let mut br = Browser::signed_in(&app, owner).await;
+    let page = br.get(&editor).await;
+    page.assert_html();
+    assert!(
+        page.body.contains("The networks&#x27; rules this post breaks now")
+            || page.body.contains("rules this post breaks"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(">Add to Instagram</button>"), "{}", page.body);
+
+    let version = page.hidden("version").unwrap();
+    let add = format!("{editor}/media/add");
+    let res =
+        br.submit(&add, &[("version", &version), ("network", "instagram"), ("media_id", &photo.id.to_string())]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let page = br.get(&editor).await;
+    assert!(page.body.contains("for Instagram: cropped to an aspect ratio of 1.91"), "{}", page.body);
+    let now = app.services.post(&actor, post.id).await.unwrap().post;
+    let attached = &now.content.variants[0].media[0];
+    assert_ne!(attached.id, photo.id, "a rendition, not the original");
+    assert!(
+        app.services.post_rule_issues(&actor, &now).await.unwrap().is_empty(),
+        "the rendition breaks no Instagram rule"
+    );
+
+    // Hostile and wrong input changes nothing.
+    let version = page.hidden("version").unwrap();
+    let stale =
+        br.submit(&add, &[("version", "1"), ("network", "instagram"), ("media_id", &photo.id.to_string())]).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let bad =
+        br.submit(&add, &[("version", &version), ("network", "myspace"), ("media_id", &photo.id.to_string())]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let res = br.submit(&add, &[("version", &version), ("network", "instagram"), ("media_id", &unknown)]).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND, "{}", res.body);
+    let no_variant =
+        br.submit(&add, &[("version", &version), ("network", "tiktok"), ("media_id", &photo.id.to_string())]).await;
+    assert_eq!(no_variant.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", no_variant.body);
+    assert!(no_variant.body.contains("add a caption for TikTok first"));
+    let mut viewer = Browser::signed_in(&app, team.user(Role::Viewer)).await;
+    let res = viewer
+        .submit(&add, &[("version", &version), ("network", "instagram"), ("media_id", &photo.id.to_string())])
+        .await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.services.post(&actor, post.id).await.unwrap().post.content.variants[0].media.len(), 1);
+
+    // Removing it.
+    let remove = format!("{editor}/media/remove");
+    let res = br.submit(&remove, &[("version", &version), ("network", "instagram"), ("position", "0")]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert!(app.services.post(&actor, post.id).await.unwrap().post.content.variants[0].media.is_empty());
+}
