@@ -28,9 +28,22 @@ export async function launch() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 30_000 });
 }
 
-/** A fresh browser profile (no cookies) with bounded waits. */
+/** Addresses a page tried to reach off this machine (refused), for the tests to check. */
+export const offsite = [];
+
+/**
+ * A fresh browser profile (no cookies) with bounded waits. Only loopback is reachable: any other
+ * request is refused and recorded in `offsite`.
+ */
 export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB' });
+  await context.route(
+    (url) => !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) && url.protocol !== 'data:',
+    (route) => {
+      offsite.push(route.request().url());
+      return route.abort('blockedbyclient');
+    },
+  );
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.setDefaultNavigationTimeout(30_000);

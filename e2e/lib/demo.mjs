@@ -61,7 +61,7 @@ export async function startDemo({ logPath, timeoutMs = 60_000 } = {}) {
   // Never let a demo outlive the test process.
   process.once('exit', () => child.kill('SIGKILL'));
   let out = '';
-  const printed = await new Promise((res, rej) => {
+  const started = new Promise((res, rej) => {
     let settled = false;
     const settle = (fn, value) => {
       if (settled) return;
@@ -92,5 +92,10 @@ export async function startDemo({ logPath, timeoutMs = 60_000 } = {}) {
       settle(res, found);
     });
   });
-  return new Demo(child, dir, printed);
+  try {
+    return new Demo(child, dir, await started);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }

@@ -36,6 +36,10 @@ pub struct Cadence {
     pub posts_per_week: u8,
     /// Weekly queue slots in the brand's time zone, as `mon 09:00`.
     pub slots: Vec<String>,
+    /// How late a post of this brand may still go out after downtime, in minutes; `None`:
+    /// the installation's `publishing.late_tolerance_minutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_tolerance_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,11 +77,15 @@ pub struct BrandInput {
     pub logo: Option<MediaId>,
     pub posts_per_week: u8,
     pub slots: Vec<String>,
+    /// Minutes a post may still go out late (after downtime); `None`: the installation's.
+    pub late_tolerance_minutes: Option<u32>,
     /// `network:handle`, for example `instagram:acme`.
     pub competitors: Vec<String>,
 }
 
 const MAX_LIST: usize = 50;
+/// A week: later than that, a post is stale whatever the brand.
+pub const MAX_LATE_TOLERANCE_MINUTES: u32 = 7 * 24 * 60;
 pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl BrandInput {
@@ -148,6 +156,9 @@ impl BrandInput {
         if slots.len() > MAX_LIST {
             errs.push("slots", format!("at most {MAX_LIST} slots"));
         }
+        if self.late_tolerance_minutes.is_some_and(|m| m > MAX_LATE_TOLERANCE_MINUTES) {
+            errs.push("late_tolerance_minutes", "must be between 0 and 10080 (a week)");
+        }
 
         let mut competitors = Vec::new();
         for raw in self.competitors.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -181,7 +192,11 @@ impl BrandInput {
             hashtags,
             colors,
             logo: self.logo,
-            cadence: Cadence { posts_per_week: self.posts_per_week, slots },
+            cadence: Cadence {
+                posts_per_week: self.posts_per_week,
+                slots,
+                late_tolerance_minutes: self.late_tolerance_minutes,
+            },
             competitors,
         })
     }
@@ -204,6 +219,7 @@ impl From<&BrandProfile> for BrandInput {
             logo: p.logo,
             posts_per_week: p.cadence.posts_per_week,
             slots: p.cadence.slots.clone(),
+            late_tolerance_minutes: p.cadence.late_tolerance_minutes,
             competitors: p.competitors.iter().map(|c| format!("{}:{}", c.network, c.handle)).collect(),
         }
     }

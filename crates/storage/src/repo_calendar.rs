@@ -50,7 +50,9 @@ mod calendar {
 
         /// Per day of `days`: how many posts of the workspace (of `brands`, when given) fall in
         /// it, how many of those failed or are unconfirmed, and its first `per_day` posts. The
-        /// database counts, so a month of ten thousand posts sends back a few dozen rows.
+        /// database counts, so a month of ten thousand posts sends back a few dozen rows: one
+        /// statement of per-day counts and one of per-day first posts, each day a range of the
+        /// `posts_calendar` index (an index-only read that stops after `per_day` rows).
         pub async fn calendar_days(
             &self,
             ws: WorkspaceId,
@@ -62,51 +64,76 @@ mod calendar {
             if days.is_empty() || brands.is_some_and(|b| b.is_empty()) {
                 return Ok(out);
             }
-            // Only numbered placeholders go into the text; every value is bound.
-            let mut n = 2;
-            let mut next = || {
-                n += 1;
-                format!("${n}")
+            // Placeholders: $1 the workspace, $2 the per-day limit, then the brands, then each
+            // day's bounds. Only these and the days' own indexes go into the text.
+            let brands = brands.unwrap_or_default();
+            let brand_filter = if brands.is_empty() {
+                String::new()
+            } else {
+                let list: Vec<String> = (0..brands.len()).map(|i| format!("${}", i + 3)).collect();
+                format!(" AND brand_id IN ({})", list.join(", "))
             };
-            let windows: Vec<String> =
-                days.iter().map(|_| format!("({}, {}, {})", next(), next(), next())).collect();
-            let brand_filter = match brands {
-                Some(b) => format!(" AND p.brand_id IN ({})", b.iter().map(|_| next()).collect::<Vec<_>>().join(", ")),
-                None => String::new(),
+            let first_day_param = brands.len() + 3;
+            let range = |i: usize| {
+                format!(
+                    "workspace_id = $1 AND due_at >= ${} AND due_at < ${} AND state <> 'archived'{brand_filter}",
+                    first_day_param + 2 * i,
+                    first_day_param + 2 * i + 1
+                )
             };
-            let sql = format!(
-                "WITH days(day, lo, hi) AS (VALUES {}), \
-                 hits AS (SELECT d.day, p.id, p.brand_id, p.state, p.due_at, \
-                     ROW_NUMBER() OVER (PARTITION BY d.day ORDER BY p.due_at, p.id) AS n, \
-                     COUNT(*) OVER (PARTITION BY d.day) AS total, \
-                     SUM(CASE WHEN p.state IN ('failed', 'unconfirmed') THEN 1 ELSE 0 END) \
-                         OVER (PARTITION BY d.day) AS problems \
-                   FROM days d JOIN posts p ON p.workspace_id = $1 AND p.due_at >= d.lo AND p.due_at < d.hi \
-                   WHERE p.state <> 'archived'{brand_filter}) \
-                 SELECT day, id, brand_id, state, due_at, total, problems FROM hits WHERE n <= $2 \
-                 ORDER BY day, n",
-                windows.join(", ")
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ws.as_uuid()).bind(i64::from(per_day));
-            for (i, d) in days.iter().enumerate() {
-                q = q.bind(i64::try_from(i).unwrap_or(i64::MAX)).bind(micros(d.start)).bind(micros(d.end));
-            }
-            for b in brands.unwrap_or_default() {
-                q = q.bind(b.as_uuid());
-            }
-            for r in &q.fetch_all(&self.pool).await? {
+            let counts: Vec<String> = (0..days.len())
+                .map(|i| {
+                    format!(
+                        "SELECT CAST({i} AS BIGINT) AS day, COUNT(*) AS total, \
+                         COALESCE(SUM(CASE WHEN state IN ('failed', 'unconfirmed') THEN 1 ELSE 0 END), 0) AS problems \
+                         FROM posts WHERE {}",
+                        range(i)
+                    )
+                })
+                .collect();
+            let firsts: Vec<String> = (0..days.len())
+                .map(|i| {
+                    format!(
+                        "SELECT * FROM (SELECT CAST({i} AS BIGINT) AS day, id, brand_id, state, due_at FROM posts \
+                         WHERE {} ORDER BY due_at, id LIMIT $2) AS d{i}",
+                        range(i)
+                    )
+                })
+                .collect();
+            let bind_all = |sql: String| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ws.as_uuid()).bind(i64::from(per_day));
+                for b in brands {
+                    q = q.bind(b.as_uuid());
+                }
+                for d in days {
+                    q = q.bind(micros(d.start)).bind(micros(d.end));
+                }
+                q
+            };
+            let day_of = |r: &DbRow, out_len: usize| -> Result<usize> {
                 let day: i64 = r.try_get("day")?;
-                let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) else {
-                    return Err(StorageError::Corrupt(format!("calendar day {day} out of range")));
-                };
-                slot.total = u64::try_from(r.try_get::<i64, _>("total")?).unwrap_or(0);
-                slot.problems = u64::try_from(r.try_get::<i64, _>("problems")?).unwrap_or(0);
-                slot.first.push(CalendarEntry {
+                usize::try_from(day)
+                    .ok()
+                    .filter(|d| *d < out_len)
+                    .ok_or_else(|| StorageError::Corrupt(format!("calendar day {day} out of range")))
+            };
+            // The count statement names no `$2`; PostgreSQL takes the extra typed parameter.
+            for r in &bind_all(counts.join(" UNION ALL ")).fetch_all(&self.pool).await? {
+                let d = day_of(r, out.len())?;
+                out[d].total = u64::try_from(r.try_get::<i64, _>("total")?).unwrap_or(0);
+                out[d].problems = u64::try_from(r.try_get::<i64, _>("problems")?).unwrap_or(0);
+            }
+            for r in &bind_all(firsts.join(" UNION ALL ")).fetch_all(&self.pool).await? {
+                let d = day_of(r, out.len())?;
+                out[d].first.push(CalendarEntry {
                     post_id: PostId::from_uuid(r.try_get("id")?),
                     brand_id: BrandId::from_uuid(r.try_get("brand_id")?),
                     state: text_col(r, "state")?,
                     at: ts_col(r, "due_at")?,
                 });
+            }
+            for d in &mut out {
+                d.first.sort_by(|a, b| a.at.cmp(&b.at).then(a.post_id.as_uuid().cmp(&b.post_id.as_uuid())));
             }
             Ok(out)
         }

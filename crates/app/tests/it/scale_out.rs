@@ -1,6 +1,7 @@
 //! Scaled out: two `serve --no-workers` and two `worker` processes share one PostgreSQL
 //! database and one Redis queue. Posts approved and pushed through the API of one server are
-//! published once by whichever worker takes them, and both servers show the result; SIGTERM
+//! published once by whichever worker takes them (150 posts to two accounts: 300
+//! publications, each checked on the fake), and both servers show the result; SIGTERM
 //! stops every process cleanly.
 
 use crate::crash::{Dice, Installation, desk};
@@ -11,7 +12,7 @@ use nanopost_jobs::RedisQueue;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const POSTS: usize = 6;
+const POSTS: usize = 150;
 
 struct Api {
     client: reqwest::Client,

@@ -112,7 +112,11 @@ mod tests {
     use jiff::civil::{self, Weekday};
 
     fn cadence(slots: &[&str], per_week: u8) -> Cadence {
-        Cadence { posts_per_week: per_week, slots: slots.iter().map(|s| s.to_string()).collect() }
+        Cadence {
+            posts_per_week: per_week,
+            slots: slots.iter().map(|s| s.to_string()).collect(),
+            late_tolerance_minutes: None,
+        }
     }
 
     fn at(s: &str) -> Timestamp {

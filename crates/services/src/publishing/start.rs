@@ -86,7 +86,13 @@ impl Publishing {
             Err(ServiceError::Internal(e)) => return Err(JobError::retry(e)),
             Err(e) => return Err(JobError::permanent(format!("not published: {e}"))),
         };
-        let late = !still_on_time(p.due_at, now, self.services.config().publishing.late_tolerance);
+        // The brand's own tolerance, else the installation's.
+        let brand = store.brand(post.workspace_id, post.brand_id).await.map_err(retry)?;
+        let tolerance = brand
+            .and_then(|b| b.profile.cadence.late_tolerance_minutes)
+            .map(|m| jiff::SignedDuration::from_mins(i64::from(m)))
+            .unwrap_or(self.services.config().publishing.late_tolerance);
+        let late = !still_on_time(p.due_at, now, tolerance);
         let accounts = store.connected_accounts(post.workspace_id, Some(post.brand_id)).await.map_err(retry)?;
         let existing = store.publications_of_post(post.workspace_id, post.id).await.map_err(retry)?;
         let mut fresh = Vec::new();

@@ -339,3 +339,20 @@ async fn a_publication_waits_while_another_worker_publishes_to_the_same_account(
     assert_eq!(d.w.li.posts().len(), 1);
     assert_eq!(d.post(&post).await.state, PostState::Published);
 }
+
+#[tokio::test]
+async fn a_brand_may_allow_its_posts_to_go_out_later_after_downtime() {
+    let d = desk().await;
+    let owner = &d.w.owner.1;
+    let s = &d.w.e.services;
+    // This brand's posts are still worth publishing up to eight hours late.
+    let input = nanopost_domain::brand::BrandInput { late_tolerance_minutes: Some(8 * 60), ..super::brand_input() };
+    s.update_brand(owner, d.w.brand, &input).await.unwrap();
+    let bad = nanopost_domain::brand::BrandInput { late_tolerance_minutes: Some(100_000), ..super::brand_input() };
+    assert!(matches!(s.update_brand(owner, d.w.brand, &bad).await, Err(ServiceError::Invalid(_))));
+    let post = d.approved("Evergreen news", SignedDuration::from_hours(1)).await;
+    d.w.e.clock.advance(SignedDuration::from_hours(6));
+    d.run_due().await;
+    assert_eq!(d.w.li.posts().len(), 1, "five hours late, within the brand's eight");
+    assert_eq!(d.post(&post).await.state, PostState::Published);
+}

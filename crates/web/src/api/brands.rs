@@ -27,6 +27,10 @@ pub struct CadenceDto {
     #[serde(default)]
     #[schema(example = json!(["mon 09:00", "thu 17:30"]))]
     pub slots: Vec<String>,
+    /// How late (minutes) a post may still go out after downtime, 0 to 10080; absent: the
+    /// installation's setting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_tolerance_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -94,6 +98,7 @@ impl From<BrandRequest> for BrandInput {
             logo: r.logo.map(MediaId::from_uuid),
             posts_per_week: r.cadence.posts_per_week,
             slots: r.cadence.slots,
+            late_tolerance_minutes: r.cadence.late_tolerance_minutes,
             competitors: r
                 .competitors
                 .into_iter()
@@ -143,7 +148,11 @@ impl From<Brand> for BrandResponse {
             hashtags: p.hashtags,
             colors: p.colors,
             logo: p.logo.map(|m| m.as_uuid()),
-            cadence: CadenceDto { posts_per_week: p.cadence.posts_per_week, slots: p.cadence.slots },
+            cadence: CadenceDto {
+                posts_per_week: p.cadence.posts_per_week,
+                slots: p.cadence.slots,
+                late_tolerance_minutes: p.cadence.late_tolerance_minutes,
+            },
             competitors: p
                 .competitors
                 .into_iter()

@@ -58,6 +58,8 @@ pub struct BrandForm {
     pub posts_per_week: String,
     pub slots: String,
     pub competitors: String,
+    /// Minutes a post may still go out late; empty: the installation's setting.
+    pub late_tolerance_minutes: String,
 }
 
 impl BrandForm {
@@ -79,6 +81,7 @@ impl BrandForm {
             posts_per_week: i.posts_per_week.to_string(),
             slots: i.slots.join("\n"),
             competitors: i.competitors.join("\n"),
+            late_tolerance_minutes: i.late_tolerance_minutes.map(|m| m.to_string()).unwrap_or_default(),
         }
     }
 
@@ -96,6 +99,19 @@ impl BrandForm {
                 ));
                 0
             })
+        };
+        let late_tolerance_minutes = match self.late_tolerance_minutes.trim() {
+            "" => None,
+            m => match m.parse::<u32>() {
+                Ok(m) => Some(m),
+                Err(_) => {
+                    errors.extend(super::one_error(
+                        "late_tolerance_minutes",
+                        format!("{m:?} is not a number of minutes (or leave it empty)"),
+                    ));
+                    None
+                }
+            },
         };
         let logo = match self.logo.trim() {
             "" => None,
@@ -129,6 +145,7 @@ impl BrandForm {
             logo,
             posts_per_week,
             slots: lines(&self.slots),
+            late_tolerance_minutes,
             competitors: lines(&self.competitors),
         })
     }

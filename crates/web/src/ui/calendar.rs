@@ -221,6 +221,9 @@ pub async fn page(State(state): State<AppState>, ctx: WsCtx) -> PageResult {
 
 /// The zone the page's "today" and headings are read in: the brand's, or the one zone all
 /// brands share; UTC when they differ (each post still sits at its own brand's local time).
+/// Per day: (scheduled, published) counts and the first entries shown.
+type DayBucket = (u64, u64, Vec<(Zoned, CalendarEntry)>);
+
 fn display_zone(brands: &[Brand], brand: Option<BrandId>) -> (TimeZone, String, bool) {
     let zone_of = |b: &Brand| b.profile.timezone.clone();
     let chosen: Vec<String> = match brand {
@@ -276,7 +279,7 @@ async fn calendar_page(
     let whole_workspace = brand.is_none() && groups.len() == 1;
     let per_day = view.per_day();
     let days_len = usize::try_from((period.last - period.first).get_days()).unwrap_or(0) + 1;
-    let mut by_day: Vec<(u64, u64, Vec<(Zoned, CalendarEntry)>)> = vec![(0, 0, Vec::new()); days_len];
+    let mut by_day: Vec<DayBucket> = vec![(0, 0, Vec::new()); days_len];
     for (zone, ids) in &groups {
         let tz = TimeZone::get(zone).unwrap_or(TimeZone::UTC);
         let windows = day_windows(&period, &tz).ok_or_else(|| PageError::bad_request("That date is out of range."))?;

@@ -298,6 +298,7 @@ pub fn field_label(field: &str) -> String {
         "workspace_name" => "Workspace name",
         "age_confirmed" => "Age confirmation",
         "posts_per_week" => "Posts per week",
+        "late_tolerance_minutes" => "Publish late by at most",
         "avoid_words" => "Words to avoid",
         "avoid_claims" => "Claims to avoid",
         "timezone" => "Time zone",

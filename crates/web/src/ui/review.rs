@@ -1,7 +1,8 @@
 //! The review queue: every draft waiting for a decision in the workspace (or one brand), each
 //! with its preview per network and the guardrail flags, and the actions a reviewer or editor
 //! needs right there: approve (bound to the content digest shown), reject with a reason,
-//! edit, schedule at a time or into the brand's next free queue slot.
+//! edit, regenerate with feedback (the generation page's route), schedule at a time or into
+//! the brand's next free queue slot.
 //!
 //! Plain forms and links: everything works without JavaScript. `/static/review.js` adds the
 //! keyboard (j/k to move, a/r to approve or reject, e to edit). The actions call the same use

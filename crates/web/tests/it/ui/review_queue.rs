@@ -290,6 +290,7 @@ async fn roles_decide_what_the_queue_offers() {
     let html = editor.get(&path).await.body;
     assert!(!html.contains(">Approve</button>") && !html.contains(">Reject</button>"));
     assert!(html.contains("Schedule at this time") && html.contains("data-action=\"edit\""));
+    assert!(html.contains(&format!("action=\"/w/{ws}/posts/{}/regenerate\"", p.id)), "regenerate with feedback");
     let res = editor.submit(&format!("{path}/{}/approve", p.id), &[("content_digest", digest.as_str())]).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "{}", res.body);
     assert!(res.body.contains("does not allow approving or rejecting posts"), "{}", res.body);
@@ -301,6 +302,7 @@ async fn roles_decide_what_the_queue_offers() {
     let html = item(&page, p.id);
     assert!(html.contains(">Approve</button>") && html.contains(">Reject</button>"));
     assert!(!html.contains("Schedule at this time") && !html.contains("data-action=\"edit\""));
+    assert!(!html.contains("/regenerate\""), "regenerating rewrites content: editors do it");
     let res = reviewer.submit(&format!("{path}/{}/approve", p.id), &[("content_digest", digest.as_str())]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(app.services.post(&owner, p.id).await.unwrap().post.state, PostState::Approved);
