@@ -1,6 +1,6 @@
-//! The calendar and the brand's queue: which posts fall in a period (light rows, so a month of
-//! ten thousand posts stays fast), the details of the ones a page shows, and scheduling a
-//! post into the brand's next free queue slot.
+//! The calendar and the brand's queue: each day's posts counted by the database with the first
+//! few of them (so a month of ten thousand posts stays fast), the details and publications of
+//! the ones a page shows, and scheduling a post into the brand's next free queue slot.
 
 use crate::Services;
 use crate::actor::Actor;
@@ -10,24 +10,13 @@ use nanopost_domain::ids::{BrandId, PostId};
 use nanopost_domain::post::{Post, PostState, Schedule};
 use nanopost_domain::role::Permission;
 use nanopost_domain::slots::{SEARCH_WEEKS, next_free_slot};
-use nanopost_storage::{CalendarDetail, CalendarEntry, DayPosts, DayWindow};
+use nanopost_storage::{CalendarDetail, DayPosts, DayWindow, Publication};
 
-/// Most posts one calendar read returns (a month of a very busy workspace is far below).
-pub const CALENDAR_MAX_ENTRIES: u32 = 100_000;
+/// Most scheduled posts of one brand the next-slot search reads (a year of a very busy brand
+/// is far below).
+const SLOT_SEARCH_MAX_ENTRIES: u32 = 100_000;
 
 impl Services {
-    /// The posts placed in `[from, to)`, of one brand if given, earliest first.
-    pub async fn calendar_entries(
-        &self,
-        actor: &Actor,
-        brand: Option<BrandId>,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<CalendarEntry>> {
-        actor.require(Permission::Read)?;
-        Ok(self.store().calendar_entries(actor.workspace_id, brand, from, to, CALENDAR_MAX_ENTRIES).await?)
-    }
-
     /// Per day of `days`: its number of posts (of `brands`, if given), how many need a
     /// person's attention, and its first `per_day` posts.
     pub async fn calendar_days(
@@ -45,6 +34,12 @@ impl Services {
     pub async fn calendar_details(&self, actor: &Actor, ids: &[PostId]) -> Result<Vec<CalendarDetail>> {
         actor.require(Permission::Read)?;
         Ok(self.store().calendar_details(actor.workspace_id, ids).await?)
+    }
+
+    /// The publications of the posts a calendar page shows, in one read.
+    pub async fn calendar_publications(&self, actor: &Actor, ids: &[PostId]) -> Result<Vec<Publication>> {
+        actor.require(Permission::Read)?;
+        Ok(self.store().publications_of_posts(actor.workspace_id, ids).await?)
     }
 
     /// The brand's next queue slot after now that no post of the brand holds (`excluding`
@@ -65,7 +60,7 @@ impl Services {
         let horizon = now + SignedDuration::from_hours(24 * 7 * (SEARCH_WEEKS + 1));
         let entries = self
             .store()
-            .calendar_entries(actor.workspace_id, Some(brand.id), now, horizon, CALENDAR_MAX_ENTRIES)
+            .calendar_entries(actor.workspace_id, Some(brand.id), now, horizon, SLOT_SEARCH_MAX_ENTRIES)
             .await?;
         let taken: Vec<Timestamp> = entries
             .iter()

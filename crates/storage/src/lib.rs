@@ -428,4 +428,6 @@ delegate! {
     /// Per day: the count, the failed or unconfirmed count, and the first `per_day` posts.
     fn calendar_days(&self, ws: WorkspaceId, brands: Option<&[BrandId]>, days: &[DayWindow], per_day: u32) -> Result<Vec<DayPosts>>;
     fn calendar_details(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<CalendarDetail>>;
+    /// The publications of several posts in one read, by post.
+    fn publications_of_posts(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<Publication>>;
 }

@@ -6,6 +6,10 @@
 mod calendar {
     use super::*;
     use crate::calendar_records::{CalendarDetail, CalendarEntry, DayPosts, DayWindow};
+    use crate::publishing_records::Publication;
+    use crate::records_accounts::ConnectedAccountId;
+    use nanopost_domain::approval::ApprovalId;
+    use nanopost_domain::ids::PublicationId;
     use nanopost_domain::network::Network;
 
     /// Most ids in one details statement (well under both databases' parameter limits).
@@ -134,6 +138,50 @@ mod calendar {
             }
             for d in &mut out {
                 d.first.sort_by(|a, b| a.at.cmp(&b.at).then(a.post_id.as_uuid().cmp(&b.post_id.as_uuid())));
+            }
+            Ok(out)
+        }
+
+        /// The publications of the given posts of the workspace (one read for a calendar page
+        /// instead of one per post), by post, in the order each post's were recorded.
+        pub async fn publications_of_posts(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<Publication>> {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(DETAIL_CHUNK) {
+                // Only numbered placeholders are added to the text; the ids are bound.
+                let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+                let sql = format!(
+                    "SELECT id, workspace_id, post_id, approval_id, network, target, account_id, account_name, \
+                     state, progress, external_id, url, error_class, error, version, created_at, updated_at, \
+                     finished_at FROM publications WHERE workspace_id = $1 AND post_id IN ({}) \
+                     ORDER BY post_id, created_at, network, target",
+                    placeholders.join(", ")
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ws.as_uuid());
+                for id in chunk {
+                    q = q.bind(id.as_uuid());
+                }
+                for r in &q.fetch_all(&self.pool).await? {
+                    out.push(Publication {
+                        id: PublicationId::from_uuid(r.try_get("id")?),
+                        workspace_id: WorkspaceId::from_uuid(r.try_get("workspace_id")?),
+                        post_id: PostId::from_uuid(r.try_get("post_id")?),
+                        approval_id: ApprovalId::from_uuid(r.try_get("approval_id")?),
+                        network: text_col::<Network>(r, "network")?,
+                        target: r.try_get("target")?,
+                        account_id: r.try_get::<Option<Uuid>, _>("account_id")?.map(ConnectedAccountId::from_uuid),
+                        account_name: r.try_get("account_name")?,
+                        state: text_col(r, "state")?,
+                        progress: r.try_get("progress")?,
+                        external_id: r.try_get("external_id")?,
+                        url: r.try_get("url")?,
+                        error_class: r.try_get("error_class")?,
+                        error: r.try_get("error")?,
+                        version: r.try_get("version")?,
+                        created_at: ts_col(r, "created_at")?,
+                        updated_at: ts_col(r, "updated_at")?,
+                        finished_at: ts_opt_col(r, "finished_at")?,
+                    });
+                }
             }
             Ok(out)
         }

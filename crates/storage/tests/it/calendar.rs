@@ -2,10 +2,13 @@
 //! rows, of one workspace and brand), and the details of the shown ones.
 
 use crate::fixtures::*;
+use nanopost_domain::approval::ApprovalId;
 use nanopost_domain::ids::PostId;
+use nanopost_domain::ids::PublicationId;
 use nanopost_domain::network::Network;
 use nanopost_domain::post::{Post, PostState, Schedule};
-use nanopost_storage::{DayWindow, Store};
+use nanopost_domain::publication::PublicationState;
+use nanopost_storage::{DayWindow, Publication, Store};
 
 macro_rules! calendar_contract {
     ($($case:ident),* $(,)?) => {
@@ -28,6 +31,7 @@ calendar_contract![
     entries_are_placed_by_their_time,
     days_are_counted_with_their_first_posts,
     details_of_shown_posts_only,
+    publications_of_several_posts_in_one_read,
 ];
 
 fn at_local(p: &mut Post, local: &str) {
@@ -168,4 +172,61 @@ async fn details_of_shown_posts_only(s: Store) {
     let many: Vec<PostId> = (0..1_200).map(|_| PostId::new()).chain([b.id]).collect();
     let found = s.calendar_details(ws.id, &many).await.unwrap();
     assert_eq!(found.iter().map(|d| d.post_id).collect::<Vec<_>>(), vec![b.id]);
+}
+
+fn publication(p: &Post, network: Network, at: jiff::Timestamp) -> Publication {
+    Publication {
+        id: PublicationId::new(),
+        workspace_id: p.workspace_id,
+        post_id: p.id,
+        approval_id: ApprovalId::new(),
+        network,
+        target: String::new(),
+        account_id: None,
+        account_name: "acme".into(),
+        state: PublicationState::Failed,
+        progress: "{}".into(),
+        external_id: Some("x1".into()),
+        url: Some("https://example.com/p/1".into()),
+        error_class: Some("retry_later".into()),
+        error: Some("The network <said> no.".into()),
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        finished_at: Some(at),
+    }
+}
+
+async fn publications_of_several_posts_in_one_read(s: Store) {
+    let (_, other_ws) = owner(&s, "other@example.com").await;
+    let (owner, ws) = owner(&s, "cal@example.com").await;
+    let acme = brand(ws.id, "Acme");
+    let foreign = brand(other_ws.id, "Foreign");
+    s.insert_brand(&acme).await.unwrap();
+    s.insert_brand(&foreign).await.unwrap();
+    let a = post(ws.id, acme.id, owner.id, "a");
+    let b = post(ws.id, acme.id, owner.id, "b");
+    let quiet = post(ws.id, acme.id, owner.id, "never published");
+    let theirs = post(other_ws.id, foreign.id, owner.id, "theirs");
+    for p in [&a, &b, &quiet, &theirs] {
+        s.insert_post(p).await.unwrap();
+        if p.id == quiet.id {
+            continue;
+        }
+        let mut going = p.clone();
+        going.state = PostState::Publishing;
+        let pubs = [publication(p, Network::Linkedin, t(20)), publication(p, Network::Instagram, t(10))];
+        s.begin_publishing(&going, &pubs, &[]).await.unwrap();
+    }
+    let got = s.publications_of_posts(ws.id, &[a.id, b.id, quiet.id, theirs.id]).await.unwrap();
+    // Exactly what the one-post read gives, post by post; nothing of another workspace.
+    let mut expected = s.publications_of_post(ws.id, a.id).await.unwrap();
+    expected.extend(s.publications_of_post(ws.id, b.id).await.unwrap());
+    let mut got_sorted = got.clone();
+    got_sorted.sort_by_key(|p| (p.post_id != a.id, p.created_at));
+    assert_eq!(got_sorted, expected);
+    assert_eq!(got.len(), 4);
+    assert!(got.iter().all(|p| p.workspace_id == ws.id));
+    assert_eq!(got.iter().find(|p| p.post_id == a.id).unwrap().network, Network::Instagram, "recorded order per post");
+    assert!(s.publications_of_posts(ws.id, &[]).await.unwrap().is_empty());
 }

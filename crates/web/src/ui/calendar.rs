@@ -5,13 +5,13 @@
 //! set in. A workspace has no time zone of its own; with a brand filter (or brands that share
 //! one zone) the page names that zone, otherwise each time carries its zone's abbreviation.
 //!
-//! Fast for busy workspaces: one light read of the period's posts (id, brand, state, time),
-//! counted per day; only the posts a page shows (the first few of each day in the month view,
-//! more in the week view, all in the day view, with "+ 37 more" linking from one to the next)
-//! get their excerpt, networks and publications read. Week and day views carry a small form
-//! per post to pick a new time; published, failed and unconfirmed posts show their status per
-//! network with the permalink or the reason, linking to the editor's publishing section for a
-//! retry.
+//! Fast for busy workspaces: the database counts each day's posts (from an index, never
+//! reading their content) and returns only the first few of each day (three in the month
+//! view, twelve in the week view, all in the day view, with "+ 37 more" linking from one to
+//! the next); only those shown get their excerpt and publications read, one query each. Week
+//! and day views carry a small form per post to pick a new time; published, failed and
+//! unconfirmed posts show their status per network with the permalink or the reason, linking
+//! to the editor's publishing section for a retry.
 
 use super::posts::{BrandOption, state_class};
 use super::publishing::{PublicationRow, rows};
@@ -191,6 +191,8 @@ struct CalendarPage {
     zone_note: String,
     brand: String,
     brands: Vec<BrandOption>,
+    /// Each item names its brand (several brands on the page).
+    show_brand: bool,
     /// Month: rows of seven days. Week: one row. Day: one row of one.
     weeks: Vec<Vec<CalDay>>,
     prev_date: String,
@@ -301,13 +303,20 @@ async fn calendar_page(
     let shown: Vec<PostId> = by_day.iter().flat_map(|d| d.2.iter().map(|(_, e)| e.post_id)).collect();
     let details: HashMap<PostId, CalendarDetail> =
         s.calendar_details(&ctx.actor, &shown).await?.into_iter().map(|d| (d.post_id, d)).collect();
-    let mut publications: HashMap<PostId, Vec<PublicationRow>> = HashMap::new();
-    for (_, e) in by_day.iter().flat_map(|d| d.2.iter()) {
-        if matches!(e.state, PostState::Publishing | PostState::Published | PostState::Failed | PostState::Unconfirmed)
-        {
-            publications.insert(e.post_id, rows(&s.publications(&ctx.actor, e.post_id).await?));
-        }
+    let went_out: Vec<PostId> = by_day
+        .iter()
+        .flat_map(|d| d.2.iter())
+        .filter(|(_, e)| {
+            matches!(e.state, PostState::Publishing | PostState::Published | PostState::Failed | PostState::Unconfirmed)
+        })
+        .map(|(_, e)| e.post_id)
+        .collect();
+    let mut by_post: HashMap<PostId, Vec<nanopost_storage::Publication>> = HashMap::new();
+    for p in s.calendar_publications(&ctx.actor, &went_out).await? {
+        by_post.entry(p.post_id).or_default().push(p);
     }
+    let mut publications: HashMap<PostId, Vec<PublicationRow>> =
+        by_post.into_iter().map(|(id, list)| (id, rows(&list))).collect();
 
     let can_edit = ctx.actor.can(Permission::EditContent);
     let mut calendar_days: Vec<CalDay> = Vec::with_capacity(days_len);
@@ -393,6 +402,7 @@ async fn calendar_page(
         title: period.title(),
         zone_note,
         brand: brand.map(|b| b.to_string()).unwrap_or_default(),
+        show_brand: brand.is_none() && brands.len() > 1,
         brands: brand_options(&brands, brand),
         weeks,
         prev_date: period.previous().to_string(),

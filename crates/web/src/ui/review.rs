@@ -31,6 +31,8 @@ use uuid::Uuid;
 
 /// Drafts per page of the queue.
 const PAGE_SIZE: u32 = 20;
+/// Failed (and, separately, unconfirmed) posts listed above the queue.
+const ATTENTION_MAX: u32 = 20;
 
 const SCRIPT: &str = include_str!("../../static/review.js");
 
@@ -107,6 +109,13 @@ pub struct QueueItem {
     pub reject_reason: String,
 }
 
+/// A post that did not (surely) go out, with each network's outcome: the editor's publishing
+/// section says why and offers the retry.
+pub struct AttentionItem {
+    pub post: super::workspace::PostRow,
+    pub publications: Vec<super::publishing::PublicationRow>,
+}
+
 #[derive(Template)]
 #[template(path = "review_queue.html")]
 struct QueuePage {
@@ -114,6 +123,8 @@ struct QueuePage {
     ws: String,
     csrf: String,
     items: Vec<QueueItem>,
+    /// Failed and unconfirmed posts (first page only).
+    attention: Vec<AttentionItem>,
     brands: Vec<BrandOption>,
     /// The brand filter's id, kept in every form and link ("" for every brand).
     brand: String,
@@ -202,10 +213,22 @@ async fn queue_page(
     if again.post.is_some_and(|id| !page.items.iter().any(|p| p.id == id)) || again.post.is_none() {
         top_errors = again.errors;
     }
+    // What failed or could not be confirmed, on the first page: someone should look.
+    let mut attention = Vec::new();
+    if after.is_none() {
+        for st in [PostState::Failed, PostState::Unconfirmed] {
+            let filter = PostFilter { brand_id: brand, state: Some(st) };
+            for p in s.posts(&ctx.actor, &filter, PageRequest::first(ATTENTION_MAX)).await?.items {
+                let publications = super::publishing::rows(&s.publications(&ctx.actor, p.id).await?);
+                attention.push(AttentionItem { post: super::posts::post_row(&p, &brands), publications });
+            }
+        }
+    }
     let page = QueuePage {
         ws: ctx.ws_path(),
         csrf: ctx.chrome.csrf.clone(),
         items,
+        attention,
         brands: brand_options(&brands, brand),
         brand: brand.map(|b| b.to_string()).unwrap_or_default(),
         can_review: ctx.actor.can(Permission::Review),

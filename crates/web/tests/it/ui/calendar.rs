@@ -229,6 +229,14 @@ async fn published_and_failed_posts_show_the_permalink_or_the_reason() {
     assert!(!cell.contains("Reschedule"), "a failed post is retried, not rescheduled");
     let month = browser.get(&format!("/w/{ws}/calendar?date=2027-01-20")).await;
     assert!(day(&month, "2027-01-20").contains("1 need attention"));
+    // The review queue lists it too, above the drafts, with each network's outcome.
+    let queue = browser.get(&format!("/w/{ws}/review")).await;
+    assert!(queue.body.contains("Needs attention"), "{}", queue.body);
+    assert!(queue.body.contains(&format!("href=\"/w/{ws}/posts/{}#publishing\">Went out, mostly</a>", p.id)));
+    assert!(
+        queue.body.contains("LinkedIn says the &#60;token&#62; expired.")
+            && queue.body.contains("https://instagram.example/p/abc")
+    );
     // The editor's publishing section is where the link goes.
     let editor_page = browser.get(&format!("/w/{ws}/posts/{}", p.id)).await;
     assert!(editor_page.body.contains("id=\"publishing\"") && editor_page.body.contains("Try the failed ones again"));
