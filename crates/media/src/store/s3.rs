@@ -191,16 +191,28 @@ impl MediaStore for S3Store {
 
     fn put<'a>(&'a self, key: &'a ObjectKey, bytes: &'a [u8]) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let url = self.bucket.put_object(Some(&self.credentials), key.as_str()).sign(SIGNED_FOR);
-            let res = self
-                .client
-                .put(url)
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(bytes.to_vec())
-                .send()
-                .await
-                .map_err(|e| transport("store an object", &e))?;
-            if res.status().is_success() { Ok(()) } else { Err(answer_error("store", Some(key), res).await) }
+            // A PUT is idempotent: a 5xx (S3 and its look-alikes answer 500/503 under load) is
+            // tried again twice, shortly, as the AWS clients do.
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let url = self.bucket.put_object(Some(&self.credentials), key.as_str()).sign(SIGNED_FOR);
+                let res = self
+                    .client
+                    .put(url)
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes.to_vec())
+                    .send()
+                    .await
+                    .map_err(|e| transport("store an object", &e))?;
+                if res.status().is_success() {
+                    return Ok(());
+                }
+                if !res.status().is_server_error() || attempt >= 3 {
+                    return Err(answer_error("store", Some(key), res).await);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 * attempt)).await;
+            }
         })
     }
 
