@@ -40,10 +40,13 @@ impl Services {
         Ok(self.store().update_brand(actor.workspace_id, id, &profile, self.now()).await?)
     }
 
-    /// Deletes the brand and, with it, its posts.
+    /// Deletes the brand and, with it, its posts and its media: the rows at once, the files
+    /// right after (a file that cannot be deleted now is left to the media sweep, which removes
+    /// objects no row names).
     pub async fn delete_brand(&self, actor: &Actor, id: BrandId) -> Result<()> {
         actor.require(Permission::EditContent)?;
-        self.store().delete_brand(actor.workspace_id, id).await?;
+        let keys = self.store().delete_brand(actor.workspace_id, id).await?;
+        self.delete_objects(&keys).await;
         self.audit(E::by(actor, A::BrandDeleted).target("brand", id)).await;
         Ok(())
     }

@@ -393,8 +393,55 @@ impl Services {
         Ok(())
     }
 
+    /// Called once a post is deleted: removes what existed only for it — the renditions made
+    /// for it and the images generated for it (tagged `ai-generated`) with their renditions —
+    /// when no other post uses them and no brand has them as its logo. Uploads stay in the
+    /// library until someone deletes them there. Never fails the deletion: what cannot be
+    /// removed now is logged, and unused renditions are swept later anyway.
+    pub(crate) async fn release_post_media(&self, ws: WorkspaceId, refs: &[MediaId]) {
+        if let Err(e) = self.try_release_post_media(ws, refs).await {
+            tracing::warn!(workspace = %ws, error = %e, "could not remove the media of a deleted post");
+        }
+    }
+
+    async fn try_release_post_media(&self, ws: WorkspaceId, refs: &[MediaId]) -> Result<()> {
+        let mut doomed: Vec<MediaId> = Vec::new();
+        for id in refs {
+            let Some(item) = self.store().media(ws, *id).await? else { continue };
+            // A rendition goes; so does the original behind it when it was generated for a post.
+            let original = match item.parent_id {
+                Some(parent) => {
+                    doomed.push(item.id);
+                    self.store().media(ws, parent).await?
+                }
+                None => Some(item),
+            };
+            if let Some(original) = original.filter(|o| o.tags.iter().any(|t| t == crate::generation::AI_TAG)) {
+                doomed.push(original.id);
+            }
+        }
+        doomed.sort();
+        doomed.dedup();
+        for id in doomed {
+            let Some(item) = self.store().media(ws, id).await? else { continue };
+            let mut family = vec![item.id];
+            family.extend(self.store().media_renditions(ws, id).await?.into_iter().map(|r| r.id));
+            if !self.store().media_uses(ws, &family).await?.is_empty()
+                || !self.store().brands_with_logo(ws, &family).await?.is_empty()
+            {
+                continue;
+            }
+            match self.store().delete_media(ws, id).await {
+                Ok(keys) => self.delete_objects(&keys).await,
+                Err(StorageError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
     /// Deletes objects whose rows are gone; a failure is logged (the sweep retries).
-    async fn delete_objects(&self, keys: &[String]) {
+    pub(crate) async fn delete_objects(&self, keys: &[String]) {
         for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {
             if let Err(e) = self.media_store().delete(&key).await {
                 tracing::warn!(key = %key, error = %e, "could not delete a media object; the sweep will retry");

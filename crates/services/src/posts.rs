@@ -137,6 +137,8 @@ impl Services {
             )));
         }
         self.store().delete_post(actor.workspace_id, id).await?;
+        let media: Vec<_> = post.content.variants.iter().flat_map(|v| v.media.iter().map(|m| m.id)).collect();
+        self.release_post_media(actor.workspace_id, &media).await;
         self.audit(E::by(actor, A::PostDeleted).target("post", id)).await;
         Ok(())
     }

@@ -180,7 +180,8 @@ delegate! {
     fn brand(&self, ws: WorkspaceId, id: BrandId) -> Result<Option<Brand>>;
     fn brands(&self, ws: WorkspaceId, page: PageRequest) -> Result<Page<Brand>>;
     fn update_brand(&self, ws: WorkspaceId, id: BrandId, profile: &BrandProfile, now: Timestamp) -> Result<Brand>;
-    fn delete_brand(&self, ws: WorkspaceId, id: BrandId) -> Result<()>;
+    /// Returns the storage keys of the media deleted with it.
+    fn delete_brand(&self, ws: WorkspaceId, id: BrandId) -> Result<Vec<String>>;
 
     // Posts and approvals.
     fn insert_post(&self, post: &Post) -> Result<()>;

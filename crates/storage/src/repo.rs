@@ -685,14 +685,25 @@ impl Repo {
         brand_from(&row)
     }
 
-    /// Deletes the brand and, with it, its posts and their approvals.
-    pub async fn delete_brand(&self, ws: WorkspaceId, id: BrandId) -> Result<()> {
+    /// Deletes the brand and, with it, its posts, their approvals and its media rows (renditions
+    /// included). Returns the storage keys of those media, read in the same transaction, so the
+    /// caller can delete the objects.
+    pub async fn delete_brand(&self, ws: WorkspaceId, id: BrandId) -> Result<Vec<String>> {
+        let mut tx = self.begin_write().await?;
+        let keys: Vec<String> =
+            sqlx::query_scalar("SELECT storage_key FROM media WHERE workspace_id = $1 AND brand_id = $2 ORDER BY id")
+                .bind(ws.as_uuid())
+                .bind(id.as_uuid())
+                .fetch_all(&mut *tx)
+                .await?;
         let done = sqlx::query("DELETE FROM brands WHERE id = $1 AND workspace_id = $2")
             .bind(id.as_uuid())
             .bind(ws.as_uuid())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        found(done.rows_affected())
+        found(done.rows_affected())?;
+        tx.commit().await?;
+        Ok(keys)
     }
 
     // -----------------------------------------------------------------------------------------
@@ -700,30 +711,8 @@ impl Repo {
 
     /// NotFound when the brand is not in the post's workspace.
     pub async fn insert_post(&self, post: &Post) -> Result<()> {
-        let (local, tz, due) = schedule_cols(post.schedule.as_ref());
-        sqlx::query(
-            "INSERT INTO posts (id, workspace_id, brand_id, state, content, schedule_local, schedule_tz, due_at, \
-             approval_id, rejection_reason, version, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(post.id.as_uuid())
-        .bind(post.workspace_id.as_uuid())
-        .bind(post.brand_id.as_uuid())
-        .bind(post.state.as_str())
-        .bind(Json(&post.content))
-        .bind(local)
-        .bind(tz)
-        .bind(due)
-        .bind(post.approval_id.map(|a| a.as_uuid()))
-        .bind(post.rejection_reason.as_deref())
-        .bind(post.version)
-        .bind(post.created_by.as_uuid())
-        .bind(micros(post.created_at))
-        .bind(micros(post.updated_at))
-        .execute(&self.pool)
-        .await
-        .map_err(|e| write_error(e, "post"))?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        insert_post(&mut conn, post).await
     }
 
     pub async fn post(&self, ws: WorkspaceId, id: PostId) -> Result<Option<Post>> {
@@ -807,6 +796,34 @@ impl Repo {
 // ---------------------------------------------------------------------------------------------
 // Statements shared by several methods. Each takes a connection, so it runs alone or inside the
 // caller's transaction.
+
+/// A new post (a draft written by hand, or by a generation inside its transaction).
+async fn insert_post(conn: &mut DbConn, post: &Post) -> Result<()> {
+    let (local, tz, due) = schedule_cols(post.schedule.as_ref());
+    sqlx::query(
+        "INSERT INTO posts (id, workspace_id, brand_id, state, content, schedule_local, schedule_tz, due_at, \
+         approval_id, rejection_reason, version, created_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(post.id.as_uuid())
+    .bind(post.workspace_id.as_uuid())
+    .bind(post.brand_id.as_uuid())
+    .bind(post.state.as_str())
+    .bind(Json(&post.content))
+    .bind(local)
+    .bind(tz)
+    .bind(due)
+    .bind(post.approval_id.map(|a| a.as_uuid()))
+    .bind(post.rejection_reason.as_deref())
+    .bind(post.version)
+    .bind(post.created_by.as_uuid())
+    .bind(micros(post.created_at))
+    .bind(micros(post.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| write_error(e, "post"))?;
+    Ok(())
+}
 
 async fn insert_user(conn: &mut DbConn, user: &User) -> Result<()> {
     sqlx::query(

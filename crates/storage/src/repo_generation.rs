@@ -168,7 +168,7 @@ mod generations {
                 return Ok(false);
             }
             for post in o.posts {
-                insert_post_in(&mut tx, post).await?;
+                insert_post(&mut tx, post).await?;
             }
             for link in o.links {
                 insert_link_in(&mut tx, link).await?;
@@ -300,34 +300,6 @@ mod generations {
         .execute(&mut *conn)
         .await
         .map_err(|e| write_error(e, "generation"))?;
-        Ok(())
-    }
-
-    /// A new draft, inside the generation's transaction (the same columns as `insert_post`).
-    async fn insert_post_in(conn: &mut DbConn, post: &Post) -> Result<()> {
-        let (local, tz, due) = schedule_cols(post.schedule.as_ref());
-        sqlx::query(
-            "INSERT INTO posts (id, workspace_id, brand_id, state, content, schedule_local, schedule_tz, due_at, \
-             approval_id, rejection_reason, version, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(post.id.as_uuid())
-        .bind(post.workspace_id.as_uuid())
-        .bind(post.brand_id.as_uuid())
-        .bind(post.state.as_str())
-        .bind(Json(&post.content))
-        .bind(local)
-        .bind(tz)
-        .bind(due)
-        .bind(post.approval_id.map(|a| a.as_uuid()))
-        .bind(post.rejection_reason.as_deref())
-        .bind(post.version)
-        .bind(post.created_by.as_uuid())
-        .bind(micros(post.created_at))
-        .bind(micros(post.updated_at))
-        .execute(&mut *conn)
-        .await
-        .map_err(|e| write_error(e, "post"))?;
         Ok(())
     }
 

@@ -29,6 +29,9 @@ mod views;
 
 pub use guardrails::{Flag, FlagKind};
 pub use requests::{PlanInput, PostInput};
+/// The tag of every image generated for a draft (the media library shows it; a deleted post takes
+/// its generated images with it).
+pub(crate) use run::AI_TAG;
 pub use slots::Period;
 pub use views::{GenerationView, ImageDescription, PostAiView, UsageView};
 

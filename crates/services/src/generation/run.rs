@@ -91,7 +91,7 @@ pub(super) fn generation_tag(id: GenerationId) -> String {
     format!("gen-{}", id.as_uuid().simple())
 }
 
-pub(super) const AI_TAG: &str = "ai-generated";
+pub(crate) const AI_TAG: &str = "ai-generated";
 
 fn retry(e: impl std::fmt::Display) -> JobError {
     JobError::retry(e.to_string())

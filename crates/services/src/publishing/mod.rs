@@ -21,6 +21,7 @@ use crate::error::{Result, ServiceError};
 use crate::{Accounts, Services};
 use jiff::{SignedDuration, Timestamp};
 use nanopost_domain::ids::{PostId, PublicationId, WorkspaceId};
+use nanopost_domain::network::Network;
 use nanopost_domain::post::{Post, PostState};
 use nanopost_domain::publication::PublicationState;
 use nanopost_jobs::{Handlers, Job, JobError, JobQueue, JobResult, JobState, NewJob};
@@ -48,8 +49,9 @@ pub struct PublishingConfig {
     pub late_tolerance: SignedDuration,
     /// A pending publication untouched this long is looked at by the sweep (its job may be lost).
     pub stale_after: SignedDuration,
-    /// Publications advancing at once per connected account, across all worker processes.
-    pub max_concurrent_per_account: u32,
+    /// Publications advancing at once per connected account, per network, across all worker
+    /// processes.
+    pub max_concurrent: AccountConcurrency,
 }
 
 impl Default for PublishingConfig {
@@ -57,8 +59,34 @@ impl Default for PublishingConfig {
         Self {
             late_tolerance: SignedDuration::from_hours(2),
             stale_after: SignedDuration::from_mins(15),
-            max_concurrent_per_account: 1,
+            max_concurrent: AccountConcurrency::uniform(1),
         }
+    }
+}
+
+/// How many publications may advance at once for one connected account of each network.
+/// One by default everywhere: the networks rate-limit per account (TikTok also caps the shares
+/// pending moderation), and posts of one account going out in order is what people expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountConcurrency {
+    pub instagram: u32,
+    pub linkedin: u32,
+    pub tiktok: u32,
+}
+
+impl AccountConcurrency {
+    pub const fn uniform(n: u32) -> Self {
+        Self { instagram: n, linkedin: n, tiktok: n }
+    }
+
+    /// The cap for an account of `network`; never below one.
+    pub fn for_network(&self, network: Network) -> u32 {
+        let n = match network {
+            Network::Instagram => self.instagram,
+            Network::Linkedin => self.linkedin,
+            Network::Tiktok => self.tiktok,
+        };
+        n.max(1)
     }
 }
 

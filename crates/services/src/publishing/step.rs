@@ -27,6 +27,7 @@ fn retry(e: impl std::fmt::Display) -> JobError {
 /// One of the publishing slots of a connected account, held by one job.
 struct Slot {
     account: nanopost_storage::ConnectedAccountId,
+    network: nanopost_domain::network::Network,
     holder: uuid::Uuid,
     lease: jiff::SignedDuration,
 }
@@ -54,7 +55,8 @@ impl Publishing {
             return self.advance_in_slot(a, job, None).await;
         };
         let now = self.services.now();
-        let slot = Slot { account, holder: job.id.as_uuid(), lease: self.slot_lease(row.network) };
+        let slot =
+            Slot { account, network: row.network, holder: job.id.as_uuid(), lease: self.slot_lease(row.network) };
         if !self.hold(&slot).await.map_err(retry)? {
             let later = now.checked_add(SLOT_WAIT).unwrap_or(now);
             let recovering = a.recovering || job.attempts > 1;
@@ -77,7 +79,7 @@ impl Publishing {
     /// Takes (or renews) the slot; false if every slot of the account is taken.
     async fn hold(&self, slot: &Slot) -> Result<bool> {
         let now = self.services.now();
-        let cap = self.services.config().publishing.max_concurrent_per_account.max(1);
+        let cap = self.services.config().publishing.max_concurrent.for_network(slot.network);
         let until = now.checked_add(slot.lease).unwrap_or(now);
         Ok(self.services.store().take_publishing_slot(slot.account, slot.holder, cap, until, now).await?)
     }

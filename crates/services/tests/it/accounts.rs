@@ -1,7 +1,7 @@
 //! Connected accounts end to end against the LinkedIn and TikTok fakes: who may connect and
 //! disconnect, what listing shows, and the refresh job telling the owners.
 
-use super::{Env, brand_input, env};
+use super::{Env, brand_input};
 use jiff::SignedDuration;
 use nanopost_domain::clock::Clock;
 use nanopost_domain::ids::BrandId;
@@ -31,7 +31,12 @@ pub(crate) struct World {
 }
 
 pub(crate) async fn world() -> World {
-    let e = env().await;
+    world_with(|_| {}).await
+}
+
+/// [`world`] with the services' configuration changed by `tune`.
+pub(crate) async fn world_with(tune: impl FnOnce(&mut nanopost_services::ServiceConfig)) -> World {
+    let e = super::env_with(tune).await;
     let clock: Arc<dyn Clock> = e.clock.clone();
     let li = FakeLinkedIn::start_with(LinkedInConfig::default().with_clock(clock.clone())).await.unwrap();
     let tt = FakeTikTok::start_with(TikTokConfig::default().with_clock(clock)).await.unwrap();

@@ -695,3 +695,38 @@ async fn an_image_left_by_a_crashed_attempt_is_removed_when_the_generation_ends(
     d.assert_digest_matches(&post.content.variants[0].media[0]).await;
     assert_eq!(d.library().await, 2, "the draft's image and the person's upload");
 }
+
+#[tokio::test]
+async fn deleting_a_generated_post_deletes_its_image_once_no_other_post_uses_it() {
+    let d = desk().await;
+    let input = PostInput { networks: vec![Network::Tiktok, Network::Instagram], brief: "Rye at seven.".into() };
+    let g = d.s().generate_post(&d.owner.1, d.brand, input).await.unwrap();
+    d.run_due().await;
+    let view = d.s().generation(&d.owner.1, g.id).await.unwrap();
+    let post = d.s().post(&d.owner.1, view.posts[0].post_id).await.unwrap().post;
+    let objects = d.stored_objects().await;
+    assert!(objects >= 2, "the generated image and a rendition of it are stored ({objects})");
+
+    // A hand-written post reuses the Instagram rendition: deleting the draft keeps what it uses.
+    let instagram = post.content.variants.iter().find(|v| v.network == Network::Instagram).unwrap();
+    let content = PostContent {
+        variants: vec![Variant {
+            network: Network::Instagram,
+            caption: "Again, with the same picture.".into(),
+            media: instagram.media.clone(),
+            options: BTreeMap::new(),
+        }],
+        targets: vec![Target { network: Network::Instagram, account: None }],
+    };
+    let keeper = d.s().create_post(&d.owner.1, d.brand, content).await.unwrap();
+    d.s().delete_post(&d.owner.1, post.id).await.unwrap();
+    assert!(d.library().await >= 1, "the image another post uses stays");
+    let used = &instagram.media[0];
+    d.assert_digest_matches(used).await;
+
+    // Once the last post that used it is deleted, the image, its renditions and their files go.
+    d.s().delete_post(&d.owner.1, keeper.id).await.unwrap();
+    let rows = d.s().store().all_media(None, 100).await.unwrap();
+    assert!(rows.is_empty(), "no media row is left: {rows:?}");
+    assert_eq!(d.stored_objects().await, 0, "no file is left in the media store");
+}

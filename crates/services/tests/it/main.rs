@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 mod accounts;
+mod concurrency;
 mod generation;
 mod media;
 mod notify;
@@ -37,6 +38,11 @@ impl Drop for Env {
 }
 
 async fn env() -> Env {
+    env_with(|_| {}).await
+}
+
+/// [`env`] with its configuration changed by `tune`.
+async fn env_with(tune: impl FnOnce(&mut ServiceConfig)) -> Env {
     let path = std::env::temp_dir().join(format!("nanopost-services-{}.db", uuid::Uuid::new_v4().simple()));
     let store = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap();
     store.migrate().await.unwrap();
@@ -46,6 +52,8 @@ async fn env() -> Env {
         login_limits: LoginLimits { per_account: 3, per_ip: 5, window: SignedDuration::from_mins(15) },
         ..ServiceConfig::default()
     };
+    let mut config = config;
+    tune(&mut config);
     Env { services: Services::new(store, clock.clone(), config).unwrap(), clock, path }
 }
 

@@ -538,3 +538,54 @@ async fn renditions_no_post_uses_are_swept_after_a_day_and_uploads_stay() {
     assert!(matches!(e.services.media_item(&owner, used.id).await, Err(ServiceError::NotFound)));
     assert_eq!(e.files(), vec![e.media_dir().join(&m.storage_key)]);
 }
+
+#[tokio::test]
+async fn deleting_a_post_removes_the_renditions_made_for_it_and_keeps_the_library_upload() {
+    let e = media_env().await;
+    let (_, owner) = e.owner("owner@example.com").await;
+    let brand = e.services.create_brand(&owner, &brand_input()).await.unwrap();
+    let m = e.services.upload_media(&owner, upload(png(1000, 400), "a.png")).await.unwrap().media;
+    let (r, _) = e.services.rendition_for(owner.workspace_id, m.id, Network::Instagram).await.unwrap();
+    assert_ne!(r.id, m.id);
+    let post =
+        e.services.create_post(&owner, brand.id, content_with(Network::Instagram, vec![r.clone()])).await.unwrap();
+    assert_eq!(e.files().len(), 2);
+
+    e.services.delete_post(&owner, post.id).await.unwrap();
+    assert!(matches!(e.services.media_item(&owner, r.id).await, Err(ServiceError::NotFound)));
+    assert_eq!(e.files(), vec![e.media_dir().join(&m.storage_key)], "only the upload is left on disk");
+    assert_eq!(e.services.media_item(&owner, m.id).await.unwrap().id, m.id, "the upload stays in the library");
+
+    // A post that used the upload itself leaves it in the library too.
+    let direct = MediaRef { id: m.id, digest: m.digest.clone() };
+    let post = e.services.create_post(&owner, brand.id, content_with(Network::Linkedin, vec![direct])).await.unwrap();
+    e.services.delete_post(&owner, post.id).await.unwrap();
+    assert_eq!(e.files(), vec![e.media_dir().join(&m.storage_key)]);
+}
+
+#[tokio::test]
+async fn deleting_a_brand_deletes_its_media_rows_and_files_at_once() {
+    let e = media_env().await;
+    let (_, owner) = e.owner("owner@example.com").await;
+    let gone = e.services.create_brand(&owner, &brand_input()).await.unwrap();
+    let kept = e.services.create_brand(&owner, &brand_input()).await.unwrap();
+    let mut up = upload(png(1000, 400), "brand.png");
+    up.brand_id = Some(gone.id);
+    let m = e.services.upload_media(&owner, up).await.unwrap().media;
+    e.services.rendition_for(owner.workspace_id, m.id, Network::Instagram).await.unwrap();
+    let mut other = upload(jpeg(40, 40), "other.jpg");
+    other.brand_id = Some(kept.id);
+    let other = e.services.upload_media(&owner, other).await.unwrap().media;
+    let shared = e.services.upload_media(&owner, upload(jpeg(30, 30), "workspace.jpg")).await.unwrap().media;
+    assert_eq!(e.files().len(), 4);
+
+    e.services.delete_brand(&owner, gone.id).await.unwrap();
+    // No sweep has run: the rows (read raw) and the files are gone already.
+    let gone_hex = gone.id.as_uuid().simple().to_string();
+    assert_eq!(e.raw_count(&format!("SELECT COUNT(*) FROM media WHERE hex(brand_id) = upper('{gone_hex}')")).await, 0);
+    let mut files = e.files();
+    files.sort();
+    let mut expected = vec![e.media_dir().join(&other.storage_key), e.media_dir().join(&shared.storage_key)];
+    expected.sort();
+    assert_eq!(files, expected, "the other brand's and the workspace's files stay");
+}

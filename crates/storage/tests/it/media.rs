@@ -198,13 +198,19 @@ async fn brand_and_workspace_deletion_take_their_media_rows(s: Store) {
     let loose = item(ws.id, None, Some(u.id), 2);
     s.insert_media(&branded).await.unwrap();
     s.insert_media(&loose).await.unwrap();
-    s.insert_media(&rendition(&branded, "[]")).await.unwrap();
+    let made = rendition(&branded, "[]");
+    s.insert_media(&made).await.unwrap();
     let mut keys = s.media_keys_of_workspace(ws.id).await.unwrap();
     keys.sort();
     assert_eq!(keys.len(), 3);
     assert!(s.media_key_exists(&branded.storage_key).await.unwrap());
 
-    s.delete_brand(ws.id, b.id).await.unwrap();
+    // The keys of what went with the brand come back, so the files can be deleted too.
+    let mut gone = s.delete_brand(ws.id, b.id).await.unwrap();
+    gone.sort();
+    let mut expected = vec![branded.storage_key.clone(), made.storage_key.clone()];
+    expected.sort();
+    assert_eq!(gone, expected);
     assert!(s.media(ws.id, branded.id).await.unwrap().is_none());
     assert!(!s.media_key_exists(&branded.storage_key).await.unwrap());
     assert_eq!(s.media_keys_of_workspace(ws.id).await.unwrap(), vec![loose.storage_key.clone()]);

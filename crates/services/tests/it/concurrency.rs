@@ -1,0 +1,66 @@
+//! Per-network publishing caps: how many publications advance at once for one connected
+//! account is set per network, and the slots are counted in the database, so every worker
+//! process shares the budget.
+
+use super::accounts::world_with;
+use jiff::SignedDuration;
+use nanopost_domain::clock::Clock;
+use nanopost_domain::network::Network;
+use nanopost_domain::post::{PostContent, PostState, Target, Variant};
+use nanopost_domain::role::Role;
+use nanopost_jobs::{Handlers, Runtime, RuntimeConfig};
+use nanopost_platforms::network::Flavour;
+use nanopost_services::publishing::{AccountConcurrency, Publishing};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Posts to the LinkedIn member while another worker holds one slot of that account; returns
+/// how many posts reached LinkedIn.
+async fn publish_beside_a_busy_worker(caps: AccountConcurrency) -> usize {
+    let w = world_with(|c| c.publishing.max_concurrent = caps).await;
+    let reviewer = w.e.member(&w.owner.1, "reviewer@example.com", Role::Reviewer).await;
+    let connected = w.connect(&w.owner, Flavour::Linkedin).await.unwrap();
+    let member = connected.accounts.iter().find(|a| a.external_id.starts_with("urn:li:person:")).unwrap();
+    let s = &w.e.services;
+    let content = PostContent {
+        variants: vec![Variant {
+            network: Network::Linkedin,
+            caption: "Two at a time".into(),
+            media: vec![],
+            options: BTreeMap::new(),
+        }],
+        targets: vec![Target { network: Network::Linkedin, account: Some(member.external_id.clone()) }],
+    };
+    let post = s.create_post(&w.owner.1, w.brand, content).await.unwrap();
+    let post = s.submit_post(&w.owner.1, post.id, post.version).await.unwrap();
+    let post = s.approve_post(&reviewer.1, post.id, &post.content.digest()).await.unwrap();
+
+    // Another worker is publishing to the same account for the next ten minutes.
+    let now = w.e.clock.now();
+    let busy = uuid::Uuid::now_v7();
+    let until = now + SignedDuration::from_mins(10);
+    let cap = caps.for_network(Network::Linkedin);
+    assert!(s.store().take_publishing_slot(member.id, busy, cap, until, now).await.unwrap());
+
+    s.publish_now(&w.owner.1, post.id, post.version).await.unwrap();
+    let clock: Arc<dyn Clock> = w.e.clock.clone();
+    let handlers = Publishing::new(&w.accounts).register(Handlers::new());
+    Runtime::new(s.queue().clone(), handlers, RuntimeConfig::default(), clock).run_until_idle(50).await.unwrap();
+    let sent = w.li.posts().len();
+    if sent == 1 {
+        assert_eq!(s.store().post(post.workspace_id, post.id).await.unwrap().unwrap().state, PostState::Published);
+    }
+    sent
+}
+
+#[tokio::test]
+async fn a_network_allowed_two_publications_per_account_publishes_beside_a_busy_worker() {
+    let caps = AccountConcurrency { linkedin: 2, ..AccountConcurrency::uniform(1) };
+    assert_eq!(publish_beside_a_busy_worker(caps).await, 1, "the second slot of the account is free");
+}
+
+#[tokio::test]
+async fn a_network_allowed_one_publication_per_account_waits_for_the_busy_worker() {
+    let caps = AccountConcurrency { instagram: 3, tiktok: 3, ..AccountConcurrency::uniform(1) };
+    assert_eq!(publish_beside_a_busy_worker(caps).await, 0, "LinkedIn's one slot is taken: nothing is sent yet");
+}
