@@ -328,6 +328,14 @@ pub static TABLES: &[Table] = &[
         workspace: None,
     },
     Table {
+        name: "publishing_pauses",
+        role: Processor,
+        purpose: "connected accounts a network told to wait before publishing again, and until when",
+        columns: &[c("account_id", Usage, Id), c("until_at", Usage, Instant), c("reason", Usage, Text)],
+        person: &[],
+        workspace: None,
+    },
+    Table {
         name: "publications",
         role: Processor,
         purpose: "where each approved post went out, with the network's ids and permalinks",

@@ -315,6 +315,10 @@ delegate! {
     fn update_publication(&self, p: &Publication) -> Result<Publication>;
     /// One of `cap` concurrent publishing slots of the account, for `holder`, until `until`.
     fn take_publishing_slot(&self, account: ConnectedAccountId, holder: uuid::Uuid, cap: u32, until: Timestamp, now: Timestamp) -> Result<bool>;
+    /// Holds the account's publications until `until` (kept if a longer pause is in force).
+    fn pause_publishing(&self, account: ConnectedAccountId, until: Timestamp, reason: &str) -> Result<()>;
+    /// Until when, and why, the account's publications are held; none once that has passed.
+    fn publishing_pause(&self, account: ConnectedAccountId, now: Timestamp) -> Result<Option<(Timestamp, String)>>;
     fn release_publishing_slot(&self, account: ConnectedAccountId, holder: uuid::Uuid) -> Result<()>;
     /// Due scheduled posts and publishing posts with nothing recently pending, across workspaces.
     fn posts_for_publishing_sweep(&self, now: Timestamp, stale: Timestamp) -> Result<Vec<Post>>;

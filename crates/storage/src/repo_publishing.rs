@@ -197,6 +197,38 @@ mod publications {
             Ok(())
         }
 
+        /// Holds the account's publications until `until` (the network asked it to wait).
+        /// A pause that already lasts longer is kept.
+        pub async fn pause_publishing(&self, account: ConnectedAccountId, until: Timestamp, reason: &str) -> Result<()> {
+            sqlx::query(
+                "INSERT INTO publishing_pauses (account_id, until_at, reason) VALUES ($1, $2, $3) \
+                 ON CONFLICT (account_id) DO UPDATE SET until_at = excluded.until_at, reason = excluded.reason \
+                 WHERE excluded.until_at > publishing_pauses.until_at",
+            )
+            .bind(account.as_uuid())
+            .bind(micros(until))
+            .bind(reason)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| write_error(e, "connected account"))?;
+            Ok(())
+        }
+
+        /// Until when, and why, the account's publications are held; none once that has passed.
+        pub async fn publishing_pause(
+            &self,
+            account: ConnectedAccountId,
+            now: Timestamp,
+        ) -> Result<Option<(Timestamp, String)>> {
+            let row: Option<(i64, String)> =
+                sqlx::query_as("SELECT until_at, reason FROM publishing_pauses WHERE account_id = $1 AND until_at > $2")
+                    .bind(account.as_uuid())
+                    .bind(micros(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+            row.map(|(at, why)| Ok((timestamp(at)?, why))).transpose()
+        }
+
         /// Posts the publishing sweep should look at, across workspaces: scheduled and due by
         /// `now` (their job may be lost), or publishing without a pending publication touched
         /// after `stale` (all are final and the post was not settled, or a job was lost).

@@ -55,6 +55,13 @@ impl Publishing {
             return self.advance_in_slot(a, job, None).await;
         };
         let now = self.services.now();
+        if let Some((until, why)) = store.publishing_pause(account, now).await.map_err(retry)? {
+            // The network told this account to wait (heard by whichever worker called last):
+            // every publication to it waits too, without calling. Waiting is not an attempt.
+            tracing::info!(publication = %row.id, account = %account, until = %until, reason = %why, "account paused by the network; waiting");
+            let recovering = a.recovering || job.attempts > 1;
+            return Ok(vec![super::advance_job_with(&row, until, now, recovering)]);
+        }
         let slot =
             Slot { account, network: row.network, holder: job.id.as_uuid(), lease: self.slot_lease(row.network) };
         if !self.hold(&slot).await.map_err(retry)? {
@@ -168,6 +175,16 @@ impl Publishing {
                 Err(e) => {
                     return match failure(&e, job) {
                         Failure::Again { error, refused } => {
+                            if let VaultError::Platform(pe) = &e
+                                && let ErrorClass::BackOffUntil(until) = pe.class
+                            {
+                                // A quota or rate limit of the account: the other workers'
+                                // publications to it hold back until then as well.
+                                let why = format!("{} said: {} ({})", pe.network.label(), pe.message, pe.code);
+                                if let Err(e) = self.services.store().pause_publishing(account, until, &why).await {
+                                    tracing::warn!(error = %e, account = %account, "could not record the network's pause");
+                                }
+                            }
                             let restart = matches!(&e, VaultError::Platform(pe) if pe.restart);
                             let next = if restart && progress.stage != Stage::PublishInFlight {
                                 // The network dropped the container: start over from nothing.

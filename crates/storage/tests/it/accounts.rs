@@ -63,7 +63,7 @@ fn sealed(tag: u8) -> SealedTokens {
     }
 }
 
-fn account(ws: WorkspaceId, brand: BrandId, network: Network, external: &str) -> ConnectedAccount {
+pub(crate) fn account(ws: WorkspaceId, brand: BrandId, network: Network, external: &str) -> ConnectedAccount {
     let kind = match network {
         Network::Instagram => AccountKind::InstagramLogin,
         Network::Linkedin => AccountKind::LinkedinMember,
@@ -96,7 +96,7 @@ fn account(ws: WorkspaceId, brand: BrandId, network: Network, external: &str) ->
     }
 }
 
-async fn setup(s: &Store, addr: &str) -> (nanopost_storage::User, WorkspaceId, BrandId) {
+pub(crate) async fn setup(s: &Store, addr: &str) -> (nanopost_storage::User, WorkspaceId, BrandId) {
     let (u, ws) = owner(s, addr).await;
     let b = brand(ws.id, "Bakery");
     s.insert_brand(&b).await.unwrap();

@@ -19,12 +19,22 @@ mod sqlite {
     async fn slots_cap_expire_and_renew() {
         super::run(crate::harness::sqlite().await, super::slots_cap_expire_and_renew).await
     }
+
+    #[tokio::test]
+    async fn pauses_keep_the_longest_end_and_go_with_the_account() {
+        super::run(crate::harness::sqlite().await, super::pauses_keep_the_longest_end_and_go_with_the_account).await
+    }
 }
 
 mod postgres {
     #[tokio::test]
     async fn slots_cap_expire_and_renew() {
         super::run(crate::harness::postgres().await, super::slots_cap_expire_and_renew).await
+    }
+
+    #[tokio::test]
+    async fn pauses_keep_the_longest_end_and_go_with_the_account() {
+        super::run(crate::harness::postgres().await, super::pauses_keep_the_longest_end_and_go_with_the_account).await
     }
 }
 
@@ -59,4 +69,31 @@ async fn slots_cap_expire_and_renew(s: Store) {
         won += usize::from(t.await.unwrap());
     }
     assert_eq!(won, 3);
+}
+
+async fn pauses_keep_the_longest_end_and_go_with_the_account(s: Store) {
+    use nanopost_domain::network::Network;
+    let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+    let hour = SignedDuration::from_hours(1);
+    let (_, ws, brand) = crate::accounts::setup(&s, "ana@example.com").await;
+    let account = crate::accounts::account(ws, brand, Network::Linkedin, "urn:li:person:1");
+    s.save_connected_account(&account).await.unwrap();
+    let other = crate::accounts::account(ws, brand, Network::Tiktok, "open-id-2");
+    s.save_connected_account(&other).await.unwrap();
+    assert_eq!(s.publishing_pause(account.id, t0).await.unwrap(), None);
+
+    s.pause_publishing(account.id, t0 + hour * 2, "daily limit").await.unwrap();
+    // A shorter pause heard later does not cut the longer one short; a longer one extends it.
+    s.pause_publishing(account.id, t0 + hour, "rate limit").await.unwrap();
+    assert_eq!(s.publishing_pause(account.id, t0).await.unwrap(), Some((t0 + hour * 2, "daily limit".into())));
+    s.pause_publishing(account.id, t0 + hour * 3, "again").await.unwrap();
+    assert_eq!(s.publishing_pause(account.id, t0).await.unwrap(), Some((t0 + hour * 3, "again".into())));
+    assert_eq!(s.publishing_pause(other.id, t0).await.unwrap(), None, "per account");
+    // Over once its time has come.
+    assert_eq!(s.publishing_pause(account.id, t0 + hour * 3).await.unwrap(), None);
+    // Disconnecting the account takes its pause with it.
+    s.delete_connected_account(ws, account.id).await.unwrap();
+    assert_eq!(s.publishing_pause(account.id, t0).await.unwrap(), None);
+    // A pause of an unknown account is refused, not stored.
+    assert!(s.pause_publishing(ConnectedAccountId::new(), t0 + hour, "x").await.is_err());
 }
