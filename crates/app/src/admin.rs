@@ -1,11 +1,14 @@
 //! `nanopost admin …`: operator tasks run against the database directly.
 
 use crate::bootstrap;
-use crate::cli::{BreachReportArgs, CreateUserArgs, MigrateMediaArgs, RightsRequestsCommand, RotateKeysArgs};
+use crate::cli::{
+    BreachReportArgs, CreateUserArgs, MigrateMediaArgs, OperatorCommand, RightsRequestsCommand, RotateKeysArgs,
+};
 use crate::config::Config;
 use anyhow::{Context, Result, bail};
 use nanopost_domain::clock::SystemClock;
 use nanopost_services::Services;
+use nanopost_services::privacy::Keeper;
 use std::io::BufRead;
 use std::sync::Arc;
 
@@ -128,7 +131,7 @@ async fn run_rights_command(services: &Services, command: &RightsRequestsCommand
         }
         RightsRequestsCommand::Record { kind, email } => {
             let kind: nanopost_storage::RightKind = kind.parse().map_err(|e: String| anyhow::anyhow!(e))?;
-            let r = services.record_rights_request(kind, email).await.map_err(fail)?;
+            let r = services.record_rights_request(Keeper::CommandLine, kind, email).await.map_err(fail)?;
             println!(
                 "Recorded {} request {} from {}, due {}",
                 kind.as_str(),
@@ -138,12 +141,52 @@ async fn run_rights_command(services: &Services, command: &RightsRequestsCommand
             );
         }
         RightsRequestsCommand::Verify { id, how } => {
-            let r = services.verify_rights_request(parse_id(id)?, how).await.map_err(fail)?;
+            let r = services.verify_rights_request(Keeper::CommandLine, parse_id(id)?, how).await.map_err(fail)?;
             println!("Request {} verified", r.id);
         }
         RightsRequestsCommand::Close { id, outcome, refused } => {
-            let r = services.close_rights_request(parse_id(id)?, !refused, outcome).await.map_err(fail)?;
+            let r = services
+                .close_rights_request(Keeper::CommandLine, parse_id(id)?, !refused, outcome)
+                .await
+                .map_err(fail)?;
             println!("Request {} {}", r.id, r.status.as_str());
+        }
+    }
+    Ok(())
+}
+
+/// `admin operator grant|revoke|list`: who operates this installation.
+pub async fn operator(config: &Config, command: &OperatorCommand) -> Result<()> {
+    let (store, services) = operator_services(config).await?;
+    let result = run_operator_command(&services, command).await;
+    store.close().await;
+    result
+}
+
+async fn run_operator_command(services: &Services, command: &OperatorCommand) -> Result<()> {
+    let fail = |e: nanopost_services::ServiceError| anyhow::anyhow!("{e}");
+    match command {
+        OperatorCommand::Grant { email } => {
+            let changed = services.grant_operator(email).await.map_err(fail)?;
+            let email = email.trim();
+            if changed {
+                println!("{email} is now an operator: they see /operator/rights-requests once signed in");
+            } else {
+                println!("{email} was already an operator");
+            }
+        }
+        OperatorCommand::Revoke { email } => {
+            let changed = services.revoke_operator(email).await.map_err(fail)?;
+            let email = email.trim();
+            println!("{email} {}", if changed { "is no longer an operator" } else { "was not an operator" });
+        }
+        OperatorCommand::List => {
+            let all = services.operators().await.map_err(fail)?;
+            println!("# {} operator(s)", all.len());
+            println!("# email\tname\tgranted");
+            for o in all {
+                println!("{}\t{}\t{}", o.email.as_str(), o.display_name, o.granted_at.strftime("%Y-%m-%d"));
+            }
         }
     }
     Ok(())

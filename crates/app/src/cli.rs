@@ -119,6 +119,22 @@ pub enum AdminCommand {
     /// copy's SHA-256 by reading it back. Safe to run again: files already there with the right
     /// digest are skipped. Afterwards set media.store = "s3".
     MigrateMedia(MigrateMediaArgs),
+    /// Instance operators: people who see the register of data-subject requests and the
+    /// instance's audit entries at /operator/rights-requests (grant, revoke, list).
+    Operator {
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum OperatorCommand {
+    /// Make the account with this address an operator.
+    Grant { email: String },
+    /// Take the operator right from the account with this address (at once).
+    Revoke { email: String },
+    /// List the operators.
+    List,
 }
 
 #[derive(Debug, Clone, Args)]

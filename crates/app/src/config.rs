@@ -8,7 +8,6 @@
 
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
-use nanopost_ai::AiConfig;
 use nanopost_services::{Argon2Params, LoginLimits, SecretKey, ServiceConfig};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -25,6 +24,21 @@ mod email;
 pub use email::Email;
 mod generation;
 pub use generation::Generation;
+mod workers;
+pub use workers::{Queue, QueueBackend, Workers};
+mod auth;
+pub use auth::{Auth, Limits};
+mod privacy;
+pub use privacy::Privacy;
+mod ai;
+mod secrets;
+pub use ai::Ai;
+use ai::{AI_TEXT_KEYS, offline_ai_has_no_other_keys};
+mod networks;
+pub use networks::{InstagramNetwork, LinkedinNetwork, Networks, TiktokNetwork};
+pub use secrets::Secrets;
+#[cfg(test)]
+pub use secrets::TokenKey;
 
 /// Prefix of every configuration environment variable.
 pub const ENV_PREFIX: &str = "NANOPOST_";
@@ -140,519 +154,7 @@ pub enum LogFormat {
     Json,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Workers {
-    /// Run the background workers inside `serve`.
-    pub enabled: bool,
-    /// Jobs one process runs at once.
-    pub concurrency: u32,
-    /// How long a claimed job stays with its worker without a heartbeat: after a crash, its
-    /// jobs run again elsewhere this long after the last heartbeat.
-    pub job_lease_secs: u32,
-}
-
-impl Default for Workers {
-    fn default() -> Self {
-        let d = nanopost_jobs::RuntimeConfig::default();
-        Self {
-            enabled: true,
-            concurrency: u32::try_from(d.concurrency).unwrap_or(16),
-            job_lease_secs: u32::try_from(d.lease.as_secs()).unwrap_or(60),
-        }
-    }
-}
-
-impl Workers {
-    fn validate(&self) -> Result<(), ConfigError> {
-        range("workers.concurrency", self.concurrency, 1, 1024)?;
-        range("workers.job_lease_secs", self.job_lease_secs, 2, 3600)?;
-        Ok(())
-    }
-
-    /// The job runtime's settings: heartbeats at a third of the lease, expired leases looked
-    /// for at half of it.
-    pub fn runtime(&self) -> nanopost_jobs::RuntimeConfig {
-        let lease = std::time::Duration::from_secs(u64::from(self.job_lease_secs));
-        nanopost_jobs::RuntimeConfig {
-            concurrency: self.concurrency as usize,
-            lease,
-            heartbeat_every: lease / 3,
-            reap_every: (lease / 2).min(std::time::Duration::from_secs(15)),
-            ..nanopost_jobs::RuntimeConfig::default()
-        }
-    }
-}
-
-/// Where background jobs wait.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Queue {
-    pub backend: QueueBackend,
-    /// `redis://…`, required when `backend = "redis"`. Redacted like the database URL.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub redis_url: Option<DatabaseUrl>,
-    /// Every Redis key of the queue starts with this (several installations can share a Redis).
-    pub redis_prefix: String,
-}
-
-impl Default for Queue {
-    fn default() -> Self {
-        Self { backend: QueueBackend::default(), redis_url: None, redis_prefix: "nanopost".into() }
-    }
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum QueueBackend {
-    /// The configured database (SQLite or PostgreSQL): jobs are enqueued in the same
-    /// transaction as the change that causes them.
-    #[default]
-    Database,
-    Redis,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Limits {
-    /// Largest HTTP request body accepted.
-    pub max_body_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024 }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Auth {
-    pub session_ttl_hours: u32,
-    pub argon2_memory_kib: u32,
-    pub argon2_iterations: u32,
-    pub argon2_parallelism: u32,
-    pub login_max_failures_per_account: u32,
-    pub login_max_failures_per_ip: u32,
-    pub login_window_minutes: u32,
-}
-
-impl Default for Auth {
-    fn default() -> Self {
-        // The services crate owns the defaults; this keeps the two in step.
-        let d = ServiceConfig::default();
-        Self {
-            session_ttl_hours: u32::try_from(d.session_ttl.as_hours()).unwrap_or(336),
-            argon2_memory_kib: d.argon2.memory_kib,
-            argon2_iterations: d.argon2.iterations,
-            argon2_parallelism: d.argon2.parallelism,
-            login_max_failures_per_account: d.login_limits.per_account,
-            login_max_failures_per_ip: d.login_limits.per_ip,
-            login_window_minutes: u32::try_from(d.login_limits.window.as_mins()).unwrap_or(15),
-        }
-    }
-}
-
-/// The deletion grace period, how long export links work, and the retention period of each
-/// data class (see the privacy policy page, which shows the effective values).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Privacy {
-    pub deletion_grace_days: u32,
-    pub export_link_hours: u32,
-    pub retention_audit_log_days: u32,
-    pub retention_outbox_days: u32,
-    pub retention_expired_tokens_days: u32,
-    pub retention_revoked_api_tokens_days: u32,
-    pub retention_visitor_consents_days: u32,
-    pub retention_collected_public_posts_days: u32,
-    pub retention_audience_commenter_days: u32,
-}
-
-impl Default for Privacy {
-    fn default() -> Self {
-        // The services crate owns the defaults; this keeps the two in step.
-        let d = nanopost_services::privacy::PrivacyConfig::default();
-        let r = d.retention;
-        Self {
-            deletion_grace_days: u32::try_from(d.deletion_grace.as_hours() / 24).unwrap_or(30),
-            export_link_hours: u32::try_from(d.export_ttl.as_hours()).unwrap_or(72),
-            retention_audit_log_days: r.audit_log_days,
-            retention_outbox_days: r.outbox_days,
-            retention_expired_tokens_days: r.expired_tokens_days,
-            retention_revoked_api_tokens_days: r.revoked_api_tokens_days,
-            retention_visitor_consents_days: r.visitor_consents_days,
-            retention_collected_public_posts_days: r.collected_public_posts_days,
-            retention_audience_commenter_days: r.audience_commenter_days,
-        }
-    }
-}
-
-impl Privacy {
-    fn validate(&self) -> Result<(), ConfigError> {
-        // The privacy policy promises erasure within 30 days of a request.
-        range("privacy.deletion_grace_days", self.deletion_grace_days, 0, 30)?;
-        range("privacy.export_link_hours", self.export_link_hours, 1, 24 * 30)?;
-        for (key, v) in [
-            ("privacy.retention_audit_log_days", self.retention_audit_log_days),
-            ("privacy.retention_outbox_days", self.retention_outbox_days),
-            ("privacy.retention_expired_tokens_days", self.retention_expired_tokens_days),
-            ("privacy.retention_revoked_api_tokens_days", self.retention_revoked_api_tokens_days),
-            ("privacy.retention_visitor_consents_days", self.retention_visitor_consents_days),
-            ("privacy.retention_collected_public_posts_days", self.retention_collected_public_posts_days),
-            ("privacy.retention_audience_commenter_days", self.retention_audience_commenter_days),
-        ] {
-            range(key, v, 1, 3650)?;
-        }
-        Ok(())
-    }
-
-    fn service_config(&self) -> nanopost_services::privacy::PrivacyConfig {
-        let days = |d: u32| jiff::SignedDuration::from_hours(24 * i64::from(d));
-        nanopost_services::privacy::PrivacyConfig {
-            deletion_grace: days(self.deletion_grace_days),
-            export_ttl: jiff::SignedDuration::from_hours(i64::from(self.export_link_hours)),
-            retention: nanopost_services::privacy::RetentionPolicy {
-                audit_log_days: self.retention_audit_log_days,
-                outbox_days: self.retention_outbox_days,
-                expired_tokens_days: self.retention_expired_tokens_days,
-                revoked_api_tokens_days: self.retention_revoked_api_tokens_days,
-                visitor_consents_days: self.retention_visitor_consents_days,
-                collected_public_posts_days: self.retention_collected_public_posts_days,
-                audience_commenter_days: self.retention_audience_commenter_days,
-            },
-        }
-    }
-}
-
-/// The app registrations at the social networks. A network is offered only when its client id
-/// and secret are set. The URL keys replace the networks' real hosts (for `nanopost demo` and
-/// tests against local fakes); leave them unset in production.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Networks {
-    pub instagram: InstagramNetwork,
-    pub linkedin: LinkedinNetwork,
-    pub tiktok: TiktokNetwork,
-    /// How long a call to a network may take before it is abandoned (and retried later).
-    pub request_timeout_secs: u32,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct InstagramNetwork {
-    /// Instagram Login (the Instagram app's id and secret).
-    pub app_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub app_secret: Option<SecretText>,
-    /// Facebook Login (optional: the Instagram account behind a Facebook Page).
-    pub facebook_app_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub facebook_app_secret: Option<SecretText>,
-    /// `https://www.instagram.com` (the consent page).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorize_url: Option<String>,
-    /// `https://api.instagram.com` (the code exchange).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oauth_api_url: Option<String>,
-    /// `https://graph.instagram.com`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub graph_url: Option<String>,
-    /// `https://www.facebook.com` (the Facebook Login dialog).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub facebook_dialog_url: Option<String>,
-    /// `https://graph.facebook.com`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub facebook_graph_url: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LinkedinNetwork {
-    pub client_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<SecretText>,
-    /// `https://www.linkedin.com` (consent page and token endpoint).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oauth_url: Option<String>,
-    /// `https://api.linkedin.com`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    /// The `LinkedIn-Version` header, `YYYYMM`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_version: Option<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TiktokNetwork {
-    pub client_key: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<SecretText>,
-    /// `https://www.tiktok.com` (the consent page).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorize_url: Option<String>,
-    /// `https://open.tiktokapis.com`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub api_url: Option<String>,
-    /// TikTok audited the app; until then every post is private (SELF_ONLY).
-    pub audited: bool,
-}
-
-impl Default for Networks {
-    fn default() -> Self {
-        Self {
-            instagram: InstagramNetwork::default(),
-            linkedin: LinkedinNetwork::default(),
-            tiktok: TiktokNetwork::default(),
-            request_timeout_secs: u32::try_from(
-                nanopost_platforms::http::HttpSettings::default().total_timeout.as_secs(),
-            )
-            .unwrap_or(30),
-        }
-    }
-}
-
-impl Networks {
-    /// The networks' HTTP timeouts.
-    pub fn http(&self) -> nanopost_platforms::http::HttpSettings {
-        nanopost_platforms::http::HttpSettings {
-            total_timeout: std::time::Duration::from_secs(u64::from(self.request_timeout_secs)),
-            ..Default::default()
-        }
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        range("networks.request_timeout_secs", self.request_timeout_secs, 1, 300)?;
-        let ig = &self.instagram;
-        pair("networks.instagram", "app_id", &ig.app_id, "app_secret", ig.app_secret.as_ref())?;
-        pair(
-            "networks.instagram",
-            "facebook_app_id",
-            &ig.facebook_app_id,
-            "facebook_app_secret",
-            ig.facebook_app_secret.as_ref(),
-        )?;
-        if !ig.facebook_app_id.is_empty() && ig.app_id.is_empty() {
-            return Err(ConfigError::new(
-                "networks.instagram.app_id",
-                "is required when facebook_app_id is set (Facebook Login is offered next to Instagram Login)",
-            ));
-        }
-        let li = &self.linkedin;
-        pair("networks.linkedin", "client_id", &li.client_id, "client_secret", li.client_secret.as_ref())?;
-        let tt = &self.tiktok;
-        pair("networks.tiktok", "client_key", &tt.client_key, "client_secret", tt.client_secret.as_ref())?;
-        for (key, url) in [
-            ("networks.instagram.authorize_url", &ig.authorize_url),
-            ("networks.instagram.oauth_api_url", &ig.oauth_api_url),
-            ("networks.instagram.graph_url", &ig.graph_url),
-            ("networks.instagram.facebook_dialog_url", &ig.facebook_dialog_url),
-            ("networks.instagram.facebook_graph_url", &ig.facebook_graph_url),
-            ("networks.linkedin.oauth_url", &li.oauth_url),
-            ("networks.linkedin.api_url", &li.api_url),
-            ("networks.tiktok.authorize_url", &tt.authorize_url),
-            ("networks.tiktok.api_url", &tt.api_url),
-        ] {
-            if let Some(u) = url {
-                check_base_url(key, u)?;
-            }
-        }
-        if let Some(v) = &li.api_version
-            && !(v.len() == 6 && v.chars().all(|c| c.is_ascii_digit()))
-        {
-            return Err(ConfigError::new(
-                "networks.linkedin.api_version",
-                format!("{v:?} is not a version like 202601"),
-            ));
-        }
-        Ok(())
-    }
-}
-
-/// The `[ai]` section: `provider = "offline"` (the default) or `"openai_compatible"` with the
-/// endpoint's settings. The shape is the AI crate's own [`AiConfig`]; this wrapper adds the
-/// checks and the comparison the rest of the configuration has. The API key is shown as
-/// `<redacted>` in `Debug` and by `config check`.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Ai(pub AiConfig);
-
-/// Keys of `[ai]` whose environment value is text even when it looks like a number.
-const AI_TEXT_KEYS: &[&str] = &[
-    "provider",
-    "name",
-    "base_url",
-    "api_key",
-    "organization",
-    "project",
-    "text_model",
-    "vision_model",
-    "image_model",
-    "image_quality",
-    "structured_output",
-    "token_limit_field",
-];
-
-impl PartialEq for Ai {
-    fn eq(&self, other: &Self) -> bool {
-        fn key(c: &AiConfig) -> Option<&str> {
-            match c {
-                AiConfig::OpenaiCompatible(o) => o.api_key.as_ref().map(|k| k.expose()),
-                AiConfig::Offline => None,
-            }
-        }
-        // Serialising shows every other setting; the key is redacted there, so compare it apart.
-        toml::Value::try_from(&self.0).ok() == toml::Value::try_from(&other.0).ok() && key(&self.0) == key(&other.0)
-    }
-}
-
-impl Ai {
-    fn validate(&self) -> Result<(), ConfigError> {
-        let AiConfig::OpenaiCompatible(c) = &self.0 else { return Ok(()) };
-        check_base_url("ai.base_url", &c.base_url)?;
-        let non_empty = |key: &str, value: &str| {
-            if value.trim().is_empty() { Err(ConfigError::new(key, "must not be empty")) } else { Ok(()) }
-        };
-        non_empty("ai.name", &c.name)?;
-        non_empty("ai.text_model", &c.text_model)?;
-        for (key, value) in [
-            ("ai.vision_model", &c.vision_model),
-            ("ai.image_model", &c.image_model),
-            ("ai.image_quality", &c.image_quality),
-            ("ai.organization", &c.organization),
-            ("ai.project", &c.project),
-        ] {
-            if let Some(v) = value {
-                non_empty(key, v)
-                    .map_err(|e| ConfigError { problem: format!("{}; leave it unset instead", e.problem), ..e })?;
-            }
-        }
-        if c.api_key.as_ref().is_some_and(|k| k.is_empty()) {
-            return Err(ConfigError::new("ai.api_key", "is empty; leave it unset for servers that need no key"));
-        }
-        range("ai.max_output_tokens", c.max_output_tokens, 1, 1_000_000)?;
-        if let Some(t) = c.temperature
-            && !(0.0..=2.0).contains(&t)
-        {
-            return Err(ConfigError::new("ai.temperature", format!("{t} is out of range; it must be between 0 and 2")));
-        }
-        range("ai.connect_timeout_ms", c.connect_timeout_ms, 1, 3_600_000)?;
-        range("ai.request_timeout_ms", c.request_timeout_ms, 1, 3_600_000)?;
-        range("ai.image_timeout_ms", c.image_timeout_ms, 1, 3_600_000)?;
-        range("ai.retry.max_attempts", c.retry.max_attempts, 1, 10)?;
-        range("ai.retry.max_delay_ms", c.retry.max_delay_ms, c.retry.base_delay_ms, 3_600_000)?;
-        Ok(())
-    }
-}
-
-/// Additional key-encryption keys for the tokens of connected accounts, beside the key derived
-/// from the installation secret. Used to rotate: add a key, make it the sealing key, run
-/// `nanopost admin rotate-keys`, then remove the old key.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Secrets {
-    /// The key that seals new tokens (and that rotation moves every token to); default: the
-    /// key derived from the installation secret.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sealing_key_id: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub token_keys: Vec<TokenKey>,
-}
-
-/// One configured key: an id and either a file holding the key or the key itself (32 bytes as
-/// base64). The file form keeps the key out of the configuration file.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TokenKey {
-    pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key_file: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<SecretText>,
-}
-
-impl Secrets {
-    fn validate(&self) -> Result<(), ConfigError> {
-        self.keys().map(|_| ())
-    }
-
-    /// The configured keys, read and checked: ids well-formed and unique, exactly one of
-    /// `key_file` and `key`, 32 bytes of base64, and a sealing key that is among them.
-    pub fn keys(&self) -> Result<Vec<(String, [u8; 32])>, ConfigError> {
-        let mut keys: Vec<(String, [u8; 32])> = Vec::new();
-        for (i, k) in self.token_keys.iter().enumerate() {
-            let at = format!("secrets.token_keys[{i}]");
-            if k.id.is_empty()
-                || k.id.len() > 64
-                || !k.id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return Err(ConfigError::new(
-                    format!("{at}.id"),
-                    format!("{:?} must be 1 to 64 letters, digits, '-', '_' or '.'", k.id),
-                ));
-            }
-            if k.id.starts_with("local-") {
-                return Err(ConfigError::new(
-                    format!("{at}.id"),
-                    format!("{:?} must not start with \"local-\" (reserved for the installation key)", k.id),
-                ));
-            }
-            if keys.iter().any(|(id, _)| *id == k.id) {
-                return Err(ConfigError::new(format!("{at}.id"), format!("{:?} is configured twice", k.id)));
-            }
-            let text = match (&k.key_file, &k.key) {
-                (Some(path), None) => std::fs::read_to_string(path)
-                    .map_err(|e| ConfigError::new(format!("{at}.key_file"), format!("cannot read {path:?}: {e}")))?,
-                (None, Some(key)) => key.expose().to_owned(),
-                _ => {
-                    return Err(ConfigError::new(at, format!("key {:?} needs exactly one of key_file and key", k.id)));
-                }
-            };
-            let field = if k.key_file.is_some() { "key_file" } else { "key" };
-            let key = nanopost_platforms::custody::parse_key(&text).map_err(|_| {
-                ConfigError::new(
-                    format!("{at}.{field}"),
-                    format!(
-                        "key {:?} must be 32 random bytes written as base64 (e.g. from `openssl rand -base64 32`)",
-                        k.id
-                    ),
-                )
-            })?;
-            keys.push((k.id.clone(), key));
-        }
-        if let Some(id) = &self.sealing_key_id
-            && !keys.iter().any(|(k, _)| k == id)
-        {
-            return Err(ConfigError::new(
-                "secrets.sealing_key_id",
-                format!("{id:?} is not the id of any entry in secrets.token_keys"),
-            ));
-        }
-        Ok(keys)
-    }
-}
-
-/// An id and its secret: both or neither.
-fn pair(
-    section: &str,
-    id_key: &str,
-    id: &str,
-    secret_key: &str,
-    secret: Option<&SecretText>,
-) -> Result<(), ConfigError> {
-    match (id.trim().is_empty(), secret.is_none_or(|s| s.expose().is_empty())) {
-        (false, true) => {
-            Err(ConfigError::new(format!("{section}.{secret_key}"), format!("is required when {id_key} is set")))
-        }
-        (true, false) => {
-            Err(ConfigError::new(format!("{section}.{id_key}"), format!("is required when {secret_key} is set")))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn check_base_url(key: &str, url: &str) -> Result<(), ConfigError> {
+pub(super) fn check_base_url(key: &str, url: &str) -> Result<(), ConfigError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(r) if !r.is_empty() && !r.starts_with('/') && !r.contains(['?', '#', ' ']) => Ok(()),
@@ -868,7 +370,7 @@ impl Config {
                 format!("{:?} is not a log filter like \"info\" or \"info,nanopost_web=debug\" ({e})", self.log),
             ));
         }
-        check_queue(&self.queue)?;
+        self.queue.validate()?;
         range("limits.max_body_bytes", self.limits.max_body_bytes, MIN_BODY_BYTES, MAX_BODY_BYTES)?;
         let a = &self.auth;
         range("auth.session_ttl_hours", a.session_ttl_hours, 1, MAX_SESSION_TTL_HOURS)?;
@@ -1037,50 +539,11 @@ fn check_database_url(url: &DatabaseUrl) -> Result<(), ConfigError> {
     ))
 }
 
-fn check_queue(queue: &Queue) -> Result<(), ConfigError> {
-    let p = &queue.redis_prefix;
-    if p.is_empty() || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-        return Err(ConfigError::new(
-            "queue.redis_prefix",
-            format!("{p:?} must be 1 to 64 letters, digits, '_', '-' or '.'"),
-        ));
-    }
-    match (&queue.backend, &queue.redis_url) {
-        (QueueBackend::Redis, None) => Err(ConfigError::new(
-            "queue.redis_url",
-            "is required when queue.backend is \"redis\" (e.g. redis://127.0.0.1:6379/0)",
-        )),
-        (_, Some(url)) if !url.expose().starts_with("redis://") || url.expose().len() == "redis://".len() => {
-            Err(ConfigError::new(
-                "queue.redis_url",
-                format!("{:?} is not supported; use redis://[:PASSWORD@]HOST:6379/DB", url.redacted()),
-            ))
-        }
-        _ => Ok(()),
-    }
-}
-
 fn range<T: PartialOrd + fmt::Display + Copy>(key: &str, value: T, min: T, max: T) -> Result<(), ConfigError> {
     if value < min || value > max {
         return Err(ConfigError::new(key, format!("{value} is out of range; it must be between {min} and {max}")));
     }
     Ok(())
-}
-
-/// Serde ignores the other `[ai]` keys when the provider is offline; one set there is a mistake
-/// (most likely a forgotten `provider = "openai_compatible"`).
-fn offline_ai_has_no_other_keys(figment: &Figment) -> Result<(), ConfigError> {
-    let Ok(Value::Dict(_, ai)) = figment.find_value("ai") else { return Ok(()) };
-    if ai.get("provider").and_then(Value::as_str) != Some("offline") {
-        return Ok(());
-    }
-    match ai.keys().find(|k| *k != "provider") {
-        Some(extra) => Err(ConfigError::new(
-            format!("ai.{extra}"),
-            "is set but ai.provider is \"offline\"; set provider = \"openai_compatible\" or remove it",
-        )),
-        None => Ok(()),
-    }
 }
 
 /// Turns figment's error (type mismatch, unknown key, …) into one sentence.
@@ -1263,6 +726,7 @@ impl Provider for CommandLine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nanopost_ai::AiConfig;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -1510,6 +974,16 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().starts_with("networks.linkedin.oauth_url:"), "{e}");
+    }
+
+    #[test]
+    fn the_linkedin_web_url_is_read_and_checked_like_the_other_hosts() {
+        let c = load_env(&[]).unwrap();
+        assert_eq!(c.networks.linkedin.web_url, None, "unset: the adapter's www.linkedin.com");
+        let c = load_env(&[("NANOPOST_NETWORKS__LINKEDIN__WEB_URL", "http://127.0.0.1:9998")]).unwrap();
+        assert_eq!(c.networks.linkedin.web_url.as_deref(), Some("http://127.0.0.1:9998"));
+        let e = load_env(&[("NANOPOST_NETWORKS__LINKEDIN__WEB_URL", "javascript:alert(1)")]).unwrap_err();
+        assert!(e.to_string().starts_with("networks.linkedin.web_url:"), "{e}");
     }
 
     #[test]

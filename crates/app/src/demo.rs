@@ -37,6 +37,7 @@ pub fn networks_for(ep: &FakeEndpoints) -> Networks {
             client_secret: Some(SecretText::new(ep.linkedin_client_secret)),
             oauth_url: Some(ep.linkedin_base_url.clone()),
             api_url: Some(ep.linkedin_base_url.clone()),
+            web_url: Some(ep.linkedin_base_url.clone()),
             api_version: None,
         },
         tiktok: TiktokNetwork {
@@ -140,6 +141,9 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         ep.telegram_base_url, ep.telegram_bot_username
     );
     println!("  Data directory: {}", config.data_dir().display());
+    println!(
+        "  Mailbox:        /demo/mailbox on the app (the e-mail the demo would send: confirmations, resets, invitations)"
+    );
     match seeded {
         Some(()) => {
             println!("  Sign in as {DEMO_EMAIL} with the password {password}");
@@ -149,7 +153,7 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
             println!("  The demo user {DEMO_EMAIL} exists already: sign in with the password printed the first time.")
         }
     }
-    let opts = ServeOptions { migrate: true, workers: config.workers.enabled };
+    let opts = ServeOptions { migrate: true, workers: config.workers.enabled, demo: true };
     let served = serve::serve(&config, opts).await;
     drop(fakes);
     // A directory the demo made for itself goes with it.
@@ -157,4 +161,20 @@ pub async fn demo(config: &Config, args: &DemoArgs) -> Result<()> {
         let _ = std::fs::remove_dir_all(config.data_dir());
     }
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_demo_points_every_network_host_at_the_fakes_permalinks_included() {
+        let fakes = FakeNetworks::start_all().await.unwrap();
+        let ep = fakes.endpoints();
+        let n = networks_for(&ep);
+        assert_eq!(n.linkedin.web_url.as_deref(), Some(ep.linkedin_base_url.as_str()), "See it on LinkedIn");
+        assert_eq!(n.linkedin.oauth_url, n.linkedin.web_url);
+        // TikTok's share links are built on its web host (the consent page's): the fake's too.
+        assert_eq!(n.tiktok.authorize_url.as_deref(), Some(ep.tiktok_base_url.as_str()));
+    }
 }

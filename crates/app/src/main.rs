@@ -5,6 +5,7 @@ mod ai;
 mod bootstrap;
 mod cli;
 mod config;
+mod config_audit;
 mod demo;
 mod email;
 mod migrate_media;
@@ -64,8 +65,11 @@ fn main() -> ExitCode {
 async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
     match command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Serve(args) => {
-            let opts =
-                serve::ServeOptions { migrate: !args.no_migrate, workers: config.workers.enabled && !args.no_workers };
+            let opts = serve::ServeOptions {
+                migrate: !args.no_migrate,
+                workers: config.workers.enabled && !args.no_workers,
+                demo: false,
+            };
             serve::serve(config, opts).await
         }
         Command::Worker(args) => serve::worker(config, !args.no_migrate).await,
@@ -83,6 +87,7 @@ async fn run(command: Option<Command>, config: &Config) -> anyhow::Result<()> {
         }
         Command::Admin { command: AdminCommand::RotateKeys(args) } => admin::rotate_keys(config, &args).await,
         Command::Admin { command: AdminCommand::MigrateMedia(args) } => admin::migrate_media(config, &args).await,
+        Command::Admin { command: AdminCommand::Operator { command } } => admin::operator(config, &command).await,
         Command::Config { command: ConfigCommand::Check } => unreachable!("handled before start-up"),
     }
 }

@@ -56,6 +56,7 @@ pub fn configured(config: &Config, public_url: &str) -> Networks {
         cfg.http = n.http();
         set(&mut cfg.oauth_url, &n.linkedin.oauth_url);
         set(&mut cfg.api_url, &n.linkedin.api_url);
+        set(&mut cfg.web_url, &n.linkedin.web_url);
         set(&mut cfg.api_version, &n.linkedin.api_version);
         Linkedin::new(cfg)
     });

@@ -22,6 +22,8 @@ pub const WORKER_GRACE: Duration = Duration::from_secs(30);
 pub struct ServeOptions {
     pub migrate: bool,
     pub workers: bool,
+    /// `nanopost demo`: the demo's own pages (its mailbox) are served too.
+    pub demo: bool,
 }
 
 pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
@@ -72,6 +74,7 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
             anyhow::bail!("cannot start the services: {e}");
         }
     };
+    crate::config_audit::record(&services, config, &secret_key, "serve").await;
     let accounts = match crate::networks::accounts(config, &services, &secret_key, &public_url) {
         Ok(a) => a,
         Err(e) => {
@@ -85,11 +88,12 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
     let telegram = (opts.workers || config.telegram.mode == crate::config::TelegramMode::Webhook)
         .then(|| crate::telegram::spawn(&services, config, &public_url, shutdown.clone()))
         .flatten();
-    let app = nanopost_web::router_with_accounts(
-        services.clone(),
-        WebConfig { public_url: public_url.clone(), max_body_bytes: config.limits.max_body_bytes },
-        Some(accounts),
-    );
+    let web = WebConfig { public_url: public_url.clone(), max_body_bytes: config.limits.max_body_bytes };
+    let app = if opts.demo {
+        nanopost_web::demo_router(services.clone(), web, Some(accounts))
+    } else {
+        nanopost_web::router_with_accounts(services.clone(), web, Some(accounts))
+    };
 
     let workers = if opts.workers {
         Some(worker::spawn(services.clone(), publishing, queue, config.workers.runtime(), shutdown.clone()))
@@ -104,6 +108,9 @@ pub async fn serve(config: &Config, opts: ServeOptions) -> Result<()> {
 
     tracing::info!(listen = %bound, url = %public_url, "Nanopost is running");
     crate::email::log_status(config);
+    if opts.demo {
+        println!("Demo mailbox (the e-mail the demo would send): {public_url}/demo/mailbox");
+    }
     println!("Nanopost is running: open {public_url}");
 
     let grace = {
@@ -167,6 +174,7 @@ pub async fn worker(config: &Config, migrate: bool) -> Result<()> {
             anyhow::bail!("cannot start the services: {e}");
         }
     };
+    crate::config_audit::record(&services, config, &secret_key, "worker").await;
     let accounts = match crate::networks::accounts(config, &services, &secret_key, &public_url) {
         Ok(a) => a,
         Err(e) => {

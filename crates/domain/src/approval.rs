@@ -307,7 +307,7 @@ mod tests {
     }
 
     #[test]
-    fn approval_then_edit_voids_the_publication() {
+    fn promise_no_content_published_without_an_explicit_human_approval_and_an_edit_voids_it() {
         let mut p = post();
         p.submit(Timestamp::UNIX_EPOCH).unwrap();
         let seen = p.content.digest();

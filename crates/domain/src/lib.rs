@@ -15,5 +15,6 @@ pub mod post;
 pub mod publication;
 pub mod role;
 pub mod slots;
+pub mod targets;
 
 pub use error::ValidationError;

@@ -18,6 +18,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, watch};
 
+/// Most claimers running side by side (see [`Runtime::run`]).
+const MAX_CLAIMERS: usize = 8;
+
 /// What a handler returns: the follow-up jobs to enqueue atomically with the completion (the
 /// next steps of a pipeline; usually none), or the failure.
 pub type JobResult = std::result::Result<Vec<NewJob>, JobError>;
@@ -157,19 +160,56 @@ impl<Q: JobQueue> Runtime<Q> {
             acker: acker.sender(),
         });
 
-        let mut wake = match self.queue.wakeups().await {
+        let wake = match self.queue.wakeups().await {
             Ok(w) => Some(w),
             Err(e) => {
                 tracing::warn!(error = %e, "job wake-ups unavailable; polling only");
                 None
             }
         };
+        // Small claims leave the workers waiting on one claimer's round trips: then several
+        // claim side by side (each for the free slots it holds), as many as it takes to fill
+        // the workers with whole batches, up to MAX_CLAIMERS. The first also reaps.
+        let claimers = concurrency.div_ceil(self.config.claim_batch.max(1) as usize).clamp(1, MAX_CLAIMERS);
+        let dispatchers =
+            (0..claimers).map(|i| self.dispatch(i == 0, wake.clone(), slots.clone(), shared.clone(), stopping.clone()));
+        let signal = async {
+            stop.await;
+            // Claim nothing more; running jobs get the grace period from now.
+            let _ = stopping_tx.send(true);
+        };
+        tokio::join!(signal, futures_util::future::join_all(dispatchers));
+
+        // Graceful stop: running jobs finish or are released after the grace.
+        tracing::info!("job runtime stopping: finishing or releasing running jobs");
+        let _ = slots.acquire_many(concurrency as u32).await;
+        drop(shared);
+        acker.finish().await;
+        tracing::info!(
+            completed = self.stats.completed.load(Ordering::Relaxed),
+            released = self.stats.released.load(Ordering::Relaxed),
+            "job runtime stopped"
+        );
+    }
+
+    /// One claimer: waits for free worker slots, claims that many due jobs (up to a batch)
+    /// and starts them; sleeps until the next due job, a wake-up or the safety poll when there
+    /// is nothing to claim. Returns once `stopping` turns true (never in the middle of a claim,
+    /// so that no claimed job is dropped).
+    async fn dispatch(
+        &self,
+        reaper: bool,
+        mut wake: Option<nanopost_storage::JobWakeups>,
+        slots: Arc<Semaphore>,
+        shared: Arc<Shared<Q>>,
+        mut stopping: watch::Receiver<bool>,
+    ) {
+        let batch = self.config.claim_batch.max(1) as usize;
         let mut poll = PollBackoff::new(self.config.poll_min, self.config.poll_max);
         let mut next_reap = tokio::time::Instant::now();
-        tokio::pin!(stop);
-
+        let far = Duration::from_secs(3600);
         loop {
-            if tokio::time::Instant::now() >= next_reap {
+            if reaper && tokio::time::Instant::now() >= next_reap {
                 match self.queue.reap_expired(self.clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(jobs = n, "re-queued jobs whose worker stopped heartbeating"),
@@ -177,13 +217,20 @@ impl<Q: JobQueue> Runtime<Q> {
                 }
                 next_reap = tokio::time::Instant::now() + self.config.reap_every;
             }
-            // Wait for a free slot.
+            // Wait for a free slot, then take the others free now, up to a batch.
             let first = tokio::select! {
                 biased;
-                _ = &mut stop => break,
+                _ = stopping.wait_for(|s| *s) => break,
                 p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             };
-            let limit = (slots.available_permits() + 1).min(self.config.claim_batch.max(1) as usize);
+            let mut permits = vec![first];
+            while permits.len() < batch {
+                match slots.clone().try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+            let limit = permits.len();
             if let Some(w) = wake.as_mut() {
                 w.mark_seen();
             }
@@ -194,26 +241,19 @@ impl<Q: JobQueue> Runtime<Q> {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     tracing::warn!(error = %e, "claiming jobs failed; retrying after a pause");
-                    drop(first);
+                    drop(permits);
                     let pause = poll.next_interval();
-                    tokio::select! { _ = &mut stop => break, _ = tokio::time::sleep(pause) => continue }
+                    tokio::select! { _ = stopping.wait_for(|s| *s) => break, _ = tokio::time::sleep(pause) => continue }
                 }
             };
             let got = claimed.len();
-            let mut first = Some(first);
             for job in claimed {
-                let slot = match first.take() {
-                    Some(p) => p,
-                    None => match slots.clone().try_acquire_owned() {
-                        Ok(p) => p,
-                        // Cannot happen (the limit was the free slots); hand the job back.
-                        Err(_) => {
-                            if let Some(lease) = job.lease {
-                                let _ = self.queue.release(&lease, self.clock.now()).await;
-                            }
-                            continue;
-                        }
-                    },
+                let Some(slot) = permits.pop() else {
+                    // Cannot happen (a claim returns at most its limit); hand the job back.
+                    if let Some(lease) = job.lease {
+                        let _ = self.queue.release(&lease, self.clock.now()).await;
+                    }
+                    continue;
                 };
                 self.stats.claimed.fetch_add(1, Ordering::Relaxed);
                 let shared = shared.clone();
@@ -224,7 +264,7 @@ impl<Q: JobQueue> Runtime<Q> {
                     drop(slot);
                 });
             }
-            drop(first);
+            drop(permits);
             if got == limit {
                 poll.reset();
                 continue;
@@ -243,30 +283,18 @@ impl<Q: JobQueue> Runtime<Q> {
                 // do not spin.
                 pause = self.config.poll_min;
             }
-            let reap_in = next_reap.saturating_duration_since(tokio::time::Instant::now());
+            let reap_in = if reaper { next_reap.saturating_duration_since(tokio::time::Instant::now()) } else { far };
             let pause = pause.min(reap_in);
             if pause.is_zero() {
                 continue;
             }
             tokio::select! {
                 biased;
-                _ = &mut stop => break,
+                _ = stopping.wait_for(|s| *s) => break,
                 _ = wait_for_wake(wake.as_mut()) => {}
                 _ = tokio::time::sleep(pause) => {}
             }
         }
-
-        // Graceful stop: no more claims; running jobs finish or are released after the grace.
-        tracing::info!("job runtime stopping: finishing or releasing running jobs");
-        let _ = stopping_tx.send(true);
-        let _ = slots.acquire_many(concurrency as u32).await;
-        drop(shared);
-        acker.finish().await;
-        tracing::info!(
-            completed = self.stats.completed.load(Ordering::Relaxed),
-            released = self.stats.released.load(Ordering::Relaxed),
-            "job runtime stopped"
-        );
     }
 }
 

@@ -86,6 +86,8 @@ pub struct LinkedinConfig {
     pub oauth_url: String,
     /// `https://api.linkedin.com` (`/v2/userinfo`, `/rest/*`).
     pub api_url: String,
+    /// `https://www.linkedin.com`: where people see a post (`/feed/update/{urn}`, its permalink).
+    pub web_url: String,
     /// `LinkedIn-Version` header, `YYYYMM`.
     pub api_version: String,
     pub scopes: Vec<String>,
@@ -100,6 +102,7 @@ impl LinkedinConfig {
             redirect_uri: redirect_uri.into(),
             oauth_url: "https://www.linkedin.com".into(),
             api_url: "https://api.linkedin.com".into(),
+            web_url: "https://www.linkedin.com".into(),
             api_version: "202601".into(),
             scopes: ["openid", "profile", "w_member_social", "w_organization_social", "r_organization_admin"]
                 .map(String::from)

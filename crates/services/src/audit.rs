@@ -13,7 +13,7 @@ use crate::actor::Actor;
 use crate::error::Result;
 use nanopost_domain::ids::{UserId, WorkspaceId};
 use nanopost_domain::role::Permission;
-use nanopost_storage::{AuditEntry, Page, PageRequest};
+use nanopost_storage::{AuditEntry, Page, PageRequest, User};
 use std::fmt::Display;
 use std::future::Future;
 use std::net::IpAddr;
@@ -72,6 +72,17 @@ pub enum AuditAction {
     PublicationResolved,
     TelegramLinked,
     TelegramUnlinked,
+    /// A brand profile was edited; the target names the fields that changed.
+    BrandSettingsChanged,
+    /// A person turned a kind of e-mail on or off.
+    EmailPreferencesChanged,
+    /// The instance's configuration differs from the last start (keys named, never values).
+    ConfigChanged,
+    OperatorGranted,
+    OperatorRevoked,
+    RightsRequestRecorded,
+    RightsRequestVerified,
+    RightsRequestClosed,
 }
 
 impl AuditAction {
@@ -105,6 +116,14 @@ impl AuditAction {
             AuditAction::PublicationResolved => "publication.resolved",
             AuditAction::TelegramLinked => "telegram.linked",
             AuditAction::TelegramUnlinked => "telegram.unlinked",
+            AuditAction::BrandSettingsChanged => "brand.settings_changed",
+            AuditAction::EmailPreferencesChanged => "settings.email_preferences_changed",
+            AuditAction::ConfigChanged => "config.changed",
+            AuditAction::OperatorGranted => "operator.granted",
+            AuditAction::OperatorRevoked => "operator.revoked",
+            AuditAction::RightsRequestRecorded => "rights_request.recorded",
+            AuditAction::RightsRequestVerified => "rights_request.verified",
+            AuditAction::RightsRequestClosed => "rights_request.closed",
         }
     }
 }
@@ -151,13 +170,71 @@ impl AuditEvent {
         self.target = Some(format!("{kind}:{id}"));
         self
     }
+
+    /// What was acted on and which of its fields changed: `kind:id fields=a,b` (names only:
+    /// values may be secret or personal).
+    pub fn changed(self, kind: &str, id: impl Display, fields: &[String]) -> Self {
+        self.target(kind, format!("{id} fields={}", cap(&fields.join(","), MAX_TARGET)))
+    }
 }
+
+/// Longest list of field or key names kept in a target.
+const MAX_TARGET: usize = 1000;
+
+/// The names of the fields that differ between two versions of a settings value, as dotted
+/// paths (`cadence.slots`), compared through their serialised form. Only names: never values.
+pub fn changed_fields<T: serde::Serialize>(before: &T, after: &T) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (serde_json::to_value(before), serde_json::to_value(after)) else {
+        return vec!["(unreadable)".into()];
+    };
+    let mut out = Vec::new();
+    diff_paths("", &a, &b, &mut out);
+    out
+}
+
+fn diff_paths(prefix: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    use serde_json::Value;
+    let name = |k: &str| if prefix.is_empty() { k.to_owned() } else { format!("{prefix}.{k}") };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let null = Value::Null;
+                diff_paths(&name(k), x.get(k).unwrap_or(&null), y.get(k).unwrap_or(&null), out);
+            }
+        }
+        _ if a != b => out.push(if prefix.is_empty() { "(value)".into() } else { prefix.to_owned() }),
+        _ => {}
+    }
+}
+
+fn cap(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// The instance configuration as recorded: a digest per key (see `config_audit` in the app).
+pub type ConfigDigests = std::collections::BTreeMap<String, String>;
 
 impl Services {
     /// Records `event` with the current request's origin. Never fails the caller.
     pub async fn audit(&self, event: AuditEvent) {
+        let entry = self.audit_entry(event);
+        if let Err(e) = self.store().append_audit(&entry).await {
+            tracing::error!(error = %e, action = entry.action, "could not write the audit log");
+        }
+    }
+
+    /// The entry `event` becomes, for writes that record it in their own transaction.
+    pub(crate) fn audit_entry(&self, event: AuditEvent) -> AuditEntry {
         let origin = current_origin();
-        let entry = AuditEntry {
+        AuditEntry {
             id: uuid::Uuid::now_v7(),
             at: self.now(),
             workspace_id: event.workspace_id,
@@ -167,9 +244,6 @@ impl Services {
             target: event.target,
             client_ip: origin.client_ip.map(|ip| ip.to_string()),
             user_agent: origin.user_agent.map(|ua| truncate(&ua, MAX_USER_AGENT)),
-        };
-        if let Err(e) = self.store().append_audit(&entry).await {
-            tracing::error!(error = %e, action = entry.action, "could not write the audit log");
         }
     }
 
@@ -185,6 +259,46 @@ impl Services {
         actor.require(Permission::ManageMembers)?;
         Ok(self.store().audit_log(actor.workspace_id, page).await?)
     }
+
+    /// The installation's own entries (configuration changes, operators, the register of
+    /// requests), in no workspace. Operators only.
+    pub async fn instance_audit_log(&self, user: &User, page: PageRequest) -> Result<Page<AuditEntry>> {
+        self.require_operator(user).await?;
+        Ok(self.store().instance_audit_log(page).await?)
+    }
+
+    /// Compares the configuration this process started with (`digests`: a digest per key,
+    /// never a value) with the one recorded at the last start, and records the new one. When
+    /// keys were added, removed or changed, writes `config.changed` naming them, as the
+    /// operator from `from` (the host name). Returns the keys that changed (empty: none).
+    pub async fn audit_config(&self, digests: &ConfigDigests, from: &str) -> Result<Vec<String>> {
+        let before = self.store().config_fingerprint().await?;
+        let changed = changed_keys(&before, digests);
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        let what =
+            if before.is_empty() { vec!["(first start: every key recorded)".to_owned()] } else { changed.clone() };
+        let mut entry = self.audit_entry(AuditEvent {
+            action: AuditAction::ConfigChanged,
+            workspace_id: None,
+            actor_id: None,
+            subject_id: None,
+            target: None,
+        });
+        entry.target = Some(format!("config:{}", cap(&what.join(","), MAX_TARGET)));
+        entry.client_ip = None;
+        entry.user_agent = Some(truncate(&format!("operator on host {from}"), MAX_USER_AGENT));
+        self.store().replace_config_fingerprint(digests, self.now(), Some(&entry)).await?;
+        tracing::info!(keys = %what.join(","), "the configuration changed since the last start; recorded in the audit log");
+        Ok(changed)
+    }
+}
+
+/// Keys added, removed or with another digest, in key order.
+pub fn changed_keys(before: &ConfigDigests, after: &ConfigDigests) -> Vec<String> {
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter().filter(|k| before.get(*k) != after.get(*k)).cloned().collect()
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -209,6 +323,24 @@ mod tests {
         let long = "é".repeat(200);
         let cut = truncate(&long, 255);
         assert!(cut.len() <= 255 && cut.chars().all(|c| c == 'é'));
+    }
+
+    #[test]
+    fn changed_fields_names_paths_never_values() {
+        let a = serde_json::json!({"name": "A", "cadence": {"slots": ["09:00"], "posts_per_week": 3}, "secret": "x"});
+        let b = serde_json::json!({"name": "A", "cadence": {"slots": ["10:00"], "posts_per_week": 3}, "secret": "y"});
+        let fields = changed_fields(&a, &b);
+        assert_eq!(fields, vec!["cadence.slots".to_owned(), "secret".to_owned()]);
+        assert!(!fields.iter().any(|f| f.contains('x') || f.contains('y')));
+        assert!(changed_fields(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn changed_keys_covers_added_removed_and_changed() {
+        let before: ConfigDigests = [("a", "1"), ("b", "2"), ("c", "3")].map(|(k, v)| (k.into(), v.into())).into();
+        let after: ConfigDigests = [("a", "1"), ("b", "9"), ("d", "4")].map(|(k, v)| (k.into(), v.into())).into();
+        assert_eq!(changed_keys(&before, &after), vec!["b", "c", "d"]);
+        assert!(changed_keys(&after, &after).is_empty());
     }
 
     #[tokio::test]

@@ -37,7 +37,14 @@ impl Services {
     pub async fn update_brand(&self, actor: &Actor, id: BrandId, input: &BrandInput) -> Result<Brand> {
         actor.require(Permission::EditContent)?;
         let profile = input.validate()?;
-        Ok(self.store().update_brand(actor.workspace_id, id, &profile, self.now()).await?)
+        let before = self.store().brand(actor.workspace_id, id).await?.ok_or(ServiceError::NotFound)?;
+        let brand = self.store().update_brand(actor.workspace_id, id, &profile, self.now()).await?;
+        // Settings changes are audited with the fields that changed (names only).
+        let fields = crate::audit::changed_fields(&before.profile, &brand.profile);
+        if !fields.is_empty() {
+            self.audit(E::by(actor, A::BrandSettingsChanged).changed("brand", id, &fields)).await;
+        }
+        Ok(brand)
     }
 
     /// Deletes the brand and, with it, its posts and its media: the rows at once, the files

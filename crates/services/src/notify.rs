@@ -268,7 +268,10 @@ impl Services {
             email_enabled: email,
             updated_at: self.now(),
         };
-        Ok(self.store().set_notification_preference(&pref).await?)
+        self.store().set_notification_preference(&pref).await?;
+        let event = crate::audit::AuditEvent::account(user.id, crate::audit::AuditAction::EmailPreferencesChanged);
+        self.audit(event.target("email_preference", format!("{} email={email}", kind.as_str()))).await;
+        Ok(())
     }
 
     /// Whether the person wants mail of `kind` now (checked again just before sending, so an

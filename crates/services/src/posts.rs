@@ -8,9 +8,11 @@ use crate::audit::{AuditAction as A, AuditEvent as E};
 use crate::error::{Result, ServiceError};
 use jiff::civil;
 use nanopost_domain::approval::{self, Approval, ApprovalError, ApprovedPublication, ContentDigest};
+use nanopost_domain::error::ValidationErrors;
 use nanopost_domain::ids::{BrandId, PostId, WorkspaceId};
 use nanopost_domain::post::{Post, PostContent, PostError, Schedule};
 use nanopost_domain::role::Permission;
+use nanopost_domain::targets::{self, Unresolved};
 use nanopost_storage::{Page, PageRequest, PostFilter};
 
 /// A post with what a reviewer needs beside it.
@@ -56,7 +58,21 @@ impl Services {
     ) -> Result<Post> {
         actor.require(Permission::EditContent)?;
         let now = self.now();
-        self.change_post(actor, id, Some(expected_version), |p| p.edit(content, now)).await
+        let mut changed = false;
+        let post = self
+            .change_post(actor, id, Some(expected_version), |p| {
+                let before = p.content.digest();
+                p.edit(content, now)?;
+                changed = p.content.digest() != before;
+                Ok(())
+            })
+            .await?;
+        // New content waiting for review goes to the Telegram reviewers again; the messages of
+        // the version they had lose their buttons (see `run_telegram_send_review`).
+        if changed {
+            self.telegram_review_requested(&post).await;
+        }
+        Ok(post)
     }
 
     pub async fn submit_post(&self, actor: &Actor, id: PostId, expected_version: i64) -> Result<Post> {
@@ -73,6 +89,16 @@ impl Services {
         let mut post = self.load_post(actor.workspace_id, id).await?;
         let record = approval::approve(&mut post, actor.user_id, actor.role, actor.channel, seen, self.now())
             .map_err(approval_error)?;
+        // The approval covers where the post goes: each target must name one account.
+        let blockers: Vec<Unresolved> =
+            self.unresolved_targets(&post).await?.into_iter().filter(Unresolved::blocks_approval).collect();
+        if !blockers.is_empty() {
+            let mut errors = ValidationErrors::default();
+            for b in &blockers {
+                errors.push("targets", b.what_to_do());
+            }
+            return Err(ServiceError::Invalid(errors));
+        }
         // A post approved with a time set is scheduled at once: its publish job goes with it.
         let saved = match crate::publishing::publish_job(&post, self.now()) {
             Some(job) if self.queue_is_transactional() => {
@@ -151,6 +177,22 @@ impl Services {
             post.approval_id.ok_or_else(|| ServiceError::Conflict("the post has no approval in force".into()))?;
         let record = self.store().approval(ws, approval_id).await?.ok_or(ServiceError::NotFound)?;
         approval::authorize_publication(&post, &record).map_err(|e| ServiceError::Conflict(e.to_string()))
+    }
+
+    /// Why some targets of the post have no account to go to (empty when each has one), by
+    /// the rule in [`nanopost_domain::targets`]. Shown before anyone approves; the ones that
+    /// [`Unresolved::blocks_approval`] are refused by [`Services::approve_post`].
+    pub async fn target_problems(&self, actor: &Actor, post: &Post) -> Result<Vec<Unresolved>> {
+        actor.require(Permission::Read)?;
+        if post.workspace_id != actor.workspace_id {
+            return Err(ServiceError::NotFound);
+        }
+        self.unresolved_targets(post).await
+    }
+
+    async fn unresolved_targets(&self, post: &Post) -> Result<Vec<Unresolved>> {
+        let accounts = self.store().connected_accounts(post.workspace_id, Some(post.brand_id)).await?;
+        Ok(targets::unresolved_targets(&post.content, &accounts, crate::publishing::account_facts))
     }
 
     async fn load_post(&self, ws: WorkspaceId, id: PostId) -> Result<Post> {

@@ -53,6 +53,9 @@ pub const LINK_CODE_TTL: SignedDuration = SignedDuration::from_mins(10);
 /// The reason recorded when a draft is rejected from Telegram.
 pub const TELEGRAM_REJECT_REASON: &str = "Rejected in Telegram";
 
+/// Added to a draft's message when a newer version of the draft was sent after it.
+pub const OUTDATED_NOTE: &str = "⚠️ This draft changed since; the new version is in the message below.";
+
 /// Shown when a button's draft changed after it was sent.
 pub const CHANGED_ANSWER: &str = "This draft changed since it was sent; open it in Nanopost";
 
@@ -372,6 +375,10 @@ impl Services {
                         decided_at: None,
                     };
                     self.store().insert_telegram_review_message(&record).await.map_err(store_err)?;
+                    let outdated = sent_before.iter().filter(|m| m.user_id == link.user_id && m.decision.is_none());
+                    for old in outdated {
+                        self.mark_review_outdated(&channel, old).await.map_err(store_err)?;
+                    }
                 }
                 Err(e) if e.is_chat_unreachable() => {
                     tracing::warn!(chat = link.chat_id, error = %e, "a reviewer's Telegram chat cannot receive drafts; skipped");
@@ -380,6 +387,37 @@ impl Services {
             }
         }
         Ok(vec![])
+    }
+
+    /// An earlier version's message, once the new one is sent: its buttons go (they could only
+    /// answer that the draft changed) and a line points to the new message below. Telegram
+    /// refusing the edit is logged; the press would still be refused by the digest check.
+    async fn mark_review_outdated(
+        &self,
+        channel: &TelegramChannel,
+        old: &TelegramReviewMessage,
+    ) -> std::result::Result<(), nanopost_storage::StorageError> {
+        if !self.store().decide_telegram_review(&old.token, TelegramDecision::Stale, self.now()).await? {
+            return Ok(()); // Decided meanwhile.
+        }
+        let Some(message_id) = old.keyboard_message_id() else { return Ok(()) };
+        let bot = channel.bot();
+        // Removing the keyboard answers the message as it is, text included: the note goes under it.
+        let edited = match bot.edit_message_reply_markup(old.chat_id, message_id, None).await {
+            Ok(m) => match m.text {
+                Some(text) => {
+                    bot.edit_message_text(old.chat_id, message_id, &with_note(&text, OUTDATED_NOTE), None).await
+                }
+                None => Ok(m),
+            },
+            Err(e) => Err(e),
+        };
+        if let Err(e) = edited
+            && !e.is_not_modified()
+        {
+            tracing::warn!(chat = old.chat_id, error = %e, "Telegram did not take the edit of an outdated draft");
+        }
+        Ok(())
     }
 
     /// One long-polling step: fetches the updates after the stored offset (waiting up to
@@ -677,9 +715,12 @@ impl Services {
             Err(ServiceError::Forbidden(_)) => Ok(PressOutcome::alert(
                 "Your role in this workspace no longer allows approving or rejecting drafts, so nothing was decided.",
             )),
-            Err(ServiceError::Invalid(v)) => Ok(PressOutcome::alert(&format!(
-                "Nanopost cannot approve this draft as it is ({v}); please open it in Nanopost: {url}"
-            ))),
+            // Something only the draft can settle (which account it goes to, …): said as is,
+            // short enough for the alert; the message's link leads to the draft.
+            Err(ServiceError::Invalid(v)) => {
+                let why: Vec<&str> = v.0.iter().map(|e| e.message.as_str()).collect();
+                Ok(PressOutcome::alert(&format!("Not approved. {}", why.join(" "))))
+            }
             Err(ServiceError::NotFound) => {
                 Ok(PressOutcome::done("This draft no longer exists in Nanopost.", "This draft no longer exists."))
             }

@@ -49,3 +49,9 @@ pub struct CalendarDetail {
 impl CalendarDetail {
     pub const EXCERPT_CHARS: u32 = 120;
 }
+
+/// How a queue placement chooses, from the times a brand's posts hold: the post with its new
+/// time and, when the queue is in the database, its publish job; `None` to write nothing.
+/// See `Repo::place_post_in_slot`.
+pub type SlotChoice<'a> =
+    dyn Fn(&[CalendarEntry]) -> Option<(nanopost_domain::post::Post, Option<crate::NewJob>)> + Sync + 'a;

@@ -740,6 +740,23 @@ pub static TABLES: &[Table] = &[
         person: &[],
         workspace: Some("workspace_id"),
     },
+    // 0012 operators and configuration ----------------------------------------------------------
+    Table {
+        name: "operators",
+        role: Controller,
+        purpose: "who operates this installation (sees the register of data-subject requests and the instance audit)",
+        columns: &[c("user_id", Account, Id), c("granted_at", Account, Instant)],
+        person: &[PersonLink::UserId("user_id")],
+        workspace: None,
+    },
+    Table {
+        name: "config_fingerprints",
+        role: Controller,
+        purpose: "a digest per configuration key as last started, to audit configuration changes (no values)",
+        columns: &[c("key", Usage, Text), c("digest", Usage, Secret), c("recorded_at", Usage, Instant)],
+        person: &[],
+        workspace: None,
+    },
 ];
 
 /// Tables that belong to the database engine or the migration tool, not to Nanopost.

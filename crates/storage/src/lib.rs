@@ -299,6 +299,19 @@ delegate! {
     fn rights_request(&self, id: uuid::Uuid) -> Result<Option<RightsRequest>>;
     /// Open requests, soonest due first (only those due by `due_before`, if given).
     fn open_rights_requests(&self, due_before: Option<Timestamp>) -> Result<Vec<RightsRequest>>;
+    /// Operators and the instance's own audit entries (migration 0012).
+    fn instance_audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>>;
+    fn is_operator(&self, user: UserId) -> Result<bool>;
+    fn grant_operator(&self, user: UserId, at: Timestamp, entry: &AuditEntry) -> Result<bool>;
+    fn revoke_operator(&self, user: UserId, entry: &AuditEntry) -> Result<bool>;
+    fn operators(&self) -> Result<Vec<Operator>>;
+    fn config_fingerprint(&self) -> Result<std::collections::BTreeMap<String, String>>;
+    fn replace_config_fingerprint(
+        &self,
+        digests: &std::collections::BTreeMap<String, String>,
+        at: Timestamp,
+        entry: Option<&AuditEntry>,
+    ) -> Result<()>;
     fn affected_workspaces(&self, class: inventory::DataClass) -> Result<Vec<AffectedWorkspace>>;
     fn affected_people(&self, class: inventory::DataClass) -> Result<Vec<AffectedPerson>>;
 }
@@ -430,6 +443,8 @@ delegate! {
 delegate! {
     /// Posts placed in `[from, to)` (of one brand, if given), earliest first, at most `limit`.
     fn calendar_entries(&self, ws: WorkspaceId, brand: Option<BrandId>, from: Timestamp, to: Timestamp, limit: u32) -> Result<Vec<CalendarEntry>>;
+    /// Places a post into a free queue slot of its brand, one placement at a time per brand.
+    fn place_post_in_slot(&self, ws: WorkspaceId, brand: BrandId, from: Timestamp, to: Timestamp, limit: u32, place: &SlotChoice<'_>) -> Result<Option<Post>>;
     /// Per day: the count, the failed or unconfirmed count, and the first `per_day` posts.
     fn calendar_days(&self, ws: WorkspaceId, brands: Option<&[BrandId]>, days: &[DayWindow], per_day: u32) -> Result<Vec<DayPosts>>;
     fn calendar_details(&self, ws: WorkspaceId, ids: &[PostId]) -> Result<Vec<CalendarDetail>>;

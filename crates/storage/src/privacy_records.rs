@@ -273,3 +273,13 @@ pub struct AffectedWorkspace {
     pub name: String,
     pub owners: Vec<Email>,
 }
+
+/// A person who operates this installation (sees the register of data-subject requests and
+/// the instance's audit entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub user_id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub granted_at: Timestamp,
+}

@@ -7,9 +7,6 @@ mod calendar {
     use super::*;
     use crate::calendar_records::{CalendarDetail, CalendarEntry, DayPosts, DayWindow};
     use crate::publishing_records::Publication;
-    use crate::records_accounts::ConnectedAccountId;
-    use nanopost_domain::approval::ApprovalId;
-    use nanopost_domain::ids::PublicationId;
     use nanopost_domain::network::Network;
 
     /// Most ids in one details statement (well under both databases' parameter limits).
@@ -161,26 +158,7 @@ mod calendar {
                     q = q.bind(id.as_uuid());
                 }
                 for r in &q.fetch_all(&self.pool).await? {
-                    out.push(Publication {
-                        id: PublicationId::from_uuid(r.try_get("id")?),
-                        workspace_id: WorkspaceId::from_uuid(r.try_get("workspace_id")?),
-                        post_id: PostId::from_uuid(r.try_get("post_id")?),
-                        approval_id: ApprovalId::from_uuid(r.try_get("approval_id")?),
-                        network: text_col::<Network>(r, "network")?,
-                        target: r.try_get("target")?,
-                        account_id: r.try_get::<Option<Uuid>, _>("account_id")?.map(ConnectedAccountId::from_uuid),
-                        account_name: r.try_get("account_name")?,
-                        state: text_col(r, "state")?,
-                        progress: r.try_get("progress")?,
-                        external_id: r.try_get("external_id")?,
-                        url: r.try_get("url")?,
-                        error_class: r.try_get("error_class")?,
-                        error: r.try_get("error")?,
-                        version: r.try_get("version")?,
-                        created_at: ts_col(r, "created_at")?,
-                        updated_at: ts_col(r, "updated_at")?,
-                        finished_at: ts_opt_col(r, "finished_at")?,
-                    });
+                    out.push(super::publications::publication_from(r)?);
                 }
             }
             Ok(out)
@@ -231,6 +209,78 @@ mod calendar {
                 }
             }
             Ok(out)
+        }
+    }
+}
+
+// Placing a post into its brand's next free queue slot, safe when several people do it at once.
+mod calendar_slots {
+    use super::*;
+    use crate::calendar_records::{CalendarEntry, SlotChoice};
+
+    impl Repo {
+        /// Places a post into a queue slot of `brand` so that two placements never take the same
+        /// slot: in one write transaction that holds the brand (SQLite: the database's write
+        /// lock from `BEGIN IMMEDIATE`; PostgreSQL: the brand's row), reads the times the brand's
+        /// posts hold in `[from, to)` (at most `limit`, as [`Repo::calendar_entries`]), lets
+        /// `place` choose from them, then writes the post (version-checked: Stale if it changed
+        /// since it was read) and enqueues its job. `None` when `place` chose nothing.
+        pub async fn place_post_in_slot(
+            &self,
+            ws: WorkspaceId,
+            brand: BrandId,
+            from: Timestamp,
+            to: Timestamp,
+            limit: u32,
+            place: &SlotChoice<'_>,
+        ) -> Result<Option<Post>> {
+            let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
+            let mut tx = self.begin_write().await?;
+            if BACKEND == Backend::Postgres {
+                sqlx::query("SELECT 1 FROM brands WHERE id = $1 AND workspace_id = $2 FOR NO KEY UPDATE")
+                    .bind(brand.as_uuid())
+                    .bind(ws.as_uuid())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .ok_or(StorageError::NotFound)?;
+            }
+            let rows = sqlx::query(
+                "SELECT id, brand_id, state, due_at FROM posts \
+                 WHERE workspace_id = $1 AND brand_id = $2 AND due_at >= $3 AND due_at < $4 \
+                 AND state <> 'archived' ORDER BY due_at, id LIMIT $5",
+            )
+            .bind(ws.as_uuid())
+            .bind(brand.as_uuid())
+            .bind(micros(from))
+            .bind(micros(to))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+            let entries = rows
+                .iter()
+                .map(|r| {
+                    Ok(CalendarEntry {
+                        post_id: PostId::from_uuid(r.try_get("id")?),
+                        brand_id: BrandId::from_uuid(r.try_get("brand_id")?),
+                        state: text_col(r, "state")?,
+                        at: ts_col(r, "due_at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let Some((post, job)) = place(&entries) else { return Ok(None) };
+            if post.workspace_id != ws || post.brand_id != brand {
+                return Err(StorageError::Conflict("the post placed is not of this brand"));
+            }
+            let saved = write_post(&mut tx, &post).await?;
+            if let Some(job) = &job {
+                enqueue_in(&mut tx, job).await?;
+                <Db as JobSql>::announce_in_tx(&mut tx).await?;
+            }
+            tx.commit().await?;
+            if job.is_some() {
+                <Db as JobSql>::announce_after_commit(&self.pool);
+            }
+            Ok(Some(saved))
         }
     }
 }

@@ -28,22 +28,109 @@ macro_rules! job_cols {
     };
 }
 
-/// Claims up to `$5` due jobs of lane `$4`: `$1` lease token, `$2` lease end, `$3` now.
+/// One lane of SQLite's claim: up to `$4` due jobs of lane `$LANE` (`$1` lease token, `$2`
+/// lease end, `$3` now), then the lane to the back of the line with its next due time
+/// recomputed, unless something made jobs ready since its version `$VERSION` was read (then
+/// that writer's lower bound stands). See `sqlite_claim_script`.
 const CLAIM_LANE_SQLITE: &str = concat!(
     "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $1, lease_until = $2, updated_at = $3 \
-     WHERE id IN (SELECT id FROM jobs WHERE lane = $4 AND state = 'ready' AND due_at <= $3 \
-                  ORDER BY due_at, priority DESC, id LIMIT $5) \
+     WHERE id IN (SELECT id FROM jobs WHERE lane = $LANE AND state = 'ready' AND due_at <= $3 \
+                  ORDER BY due_at, priority DESC, id LIMIT $4) \
      RETURNING ",
-    job_cols!()
+    job_cols!(),
+    ";\nUPDATE job_lanes SET turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM job_lanes), \
+     next_due_at = CASE WHEN version = $VERSION \
+         THEN (SELECT MIN(due_at) FROM jobs WHERE lane = $LANE AND state = 'ready') \
+         ELSE next_due_at END \
+     WHERE lane = $LANE;\n"
 );
-const CLAIM_LANE_POSTGRES: &str = concat!(
-    "WITH picked AS (SELECT id AS pick FROM jobs WHERE lane = $4 AND state = 'ready' AND due_at <= $3 \
-                     ORDER BY due_at, priority DESC, id LIMIT $5 FOR UPDATE SKIP LOCKED) \
+
+/// The lanes a claim serves: the `$2` with due work that waited longest for their turn.
+const CLAIM_LANES: &str = "SELECT lane, version FROM job_lanes WHERE next_due_at <= $1 ORDER BY turn, lane LIMIT $2";
+
+/// PostgreSQL's claim, one statement (one round trip, its own transaction): the served lanes
+/// (`$4` at most), up to `$4 / lanes` due jobs of each (skipping jobs other claimers hold),
+/// then each served lane to the back of the line with its next due time recomputed unless an
+/// enqueue changed its version meanwhile. A lane row another transaction holds is skipped,
+/// not waited for: waiting made every claim queue behind the previous one's commit (its WAL
+/// flush), so claims never shared a flush. Skipping is safe: claiming only removes ready jobs,
+/// so the lane's `next_due_at` stays a lower bound; a claimer holding the row moves the lane to
+/// the back itself (an enqueue holding it only lowers its due time). Each row carries
+/// `lane_pos`, the lane's place in the turn order. `$1` lease token, `$2` lease end, `$3` now.
+const CLAIM_POSTGRES: &str = "WITH served AS (SELECT lane, version, row_number() OVER (ORDER BY turn, lane) AS pos \
+                     FROM job_lanes WHERE next_due_at <= $3 ORDER BY turn, lane LIMIT $4), \
+     picked AS (SELECT p.id FROM served s CROSS JOIN LATERAL \
+                  (SELECT id FROM jobs WHERE lane = s.lane AND state = 'ready' AND due_at <= $3 \
+                   ORDER BY due_at, priority DESC, id \
+                   LIMIT GREATEST(1, $4 / (SELECT COUNT(*) FROM served)) FOR UPDATE SKIP LOCKED) p), \
+     claimed AS (UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $1, \
+                 lease_until = $2, updated_at = $3 WHERE jobs.id = ANY (ARRAY(SELECT id FROM picked)) \
+                 RETURNING jobs.*), \
+     locked AS (SELECT l.lane FROM job_lanes l JOIN served s ON s.lane = l.lane FOR UPDATE OF l SKIP LOCKED), \
+     bumped AS (UPDATE job_lanes l \
+                SET turn = (SELECT COALESCE(MAX(turn), 0) FROM job_lanes) + s.rank, \
+                    next_due_at = CASE WHEN l.version = s.version \
+                        THEN (SELECT MIN(j.due_at) FROM jobs j WHERE j.lane = l.lane AND j.state = 'ready' \
+                              AND j.id NOT IN (SELECT id FROM claimed)) \
+                        ELSE l.next_due_at END \
+                FROM (SELECT lane, version, row_number() OVER (ORDER BY lane) AS rank FROM served) s \
+                WHERE l.lane = s.lane AND l.lane IN (SELECT lane FROM locked)) \
+     SELECT c.id, c.lane, c.kind, c.payload, c.state, c.due_at, c.priority, c.attempts, c.max_attempts, \
+            c.unique_key, c.lease_token, c.lease_until, c.cancel_requested, c.last_error, c.created_at, \
+            s.pos AS lane_pos \
+     FROM claimed c JOIN served s ON s.lane = c.lane";
+
+/// SQLite's claim of a single job as one script, one round trip (the runtime's "one job per
+/// claim" step): the lane whose turn it is, its first due job, and the lane's bookkeeping, in
+/// one transaction. Inside BEGIN IMMEDIATE nothing else writes, so the lane read in the first
+/// statement is the lane of the second, and no version check is needed. `$1` lease token,
+/// `$2` lease end, `$3` now.
+const CLAIM_ONE_SQLITE: &str = concat!(
+    "BEGIN IMMEDIATE;\n\
      UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $1, lease_until = $2, updated_at = $3 \
-     FROM picked WHERE jobs.id = picked.pick \
+     WHERE id = (SELECT id FROM jobs WHERE state = 'ready' AND due_at <= $3 \
+                 AND lane = (SELECT lane FROM job_lanes WHERE next_due_at <= $3 ORDER BY turn, lane LIMIT 1) \
+                 ORDER BY due_at, priority DESC, id LIMIT 1) \
      RETURNING ",
-    job_cols!()
+    job_cols!(),
+    ";\nUPDATE job_lanes SET turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM job_lanes), \
+     next_due_at = (SELECT MIN(due_at) FROM jobs WHERE lane = job_lanes.lane AND state = 'ready') \
+     WHERE lane = (SELECT lane FROM job_lanes WHERE next_due_at <= $3 ORDER BY turn, lane LIMIT 1);\n\
+     COMMIT;"
 );
+
+/// SQLite's claim of `lanes` lanes as one script, so one round trip to the connection's
+/// thread: BEGIN IMMEDIATE, each lane's claim and bookkeeping (in lane id order), COMMIT.
+/// `$4` jobs per lane; lane i is `$(5 + 2i)`, its version `$(6 + 2i)`.
+fn sqlite_claim_script(lanes: usize) -> String {
+    let mut s = String::with_capacity(20 + lanes * CLAIM_LANE_SQLITE.len());
+    s.push_str("BEGIN IMMEDIATE;\n");
+    for i in 0..lanes {
+        s.push_str(
+            &CLAIM_LANE_SQLITE
+                .replace("$LANE", &format!("${}", 5 + 2 * i))
+                .replace("$VERSION", &format!("${}", 6 + 2 * i)),
+        );
+    }
+    s.push_str("COMMIT;");
+    s
+}
+
+/// A pooled connection running a script that opens and closes its own transaction. If the
+/// script did not run to its end (an error, or the caller stopped waiting), the connection is
+/// closed instead of going back to the pool, so that SQLite rolls back what it left open.
+struct ScriptConn {
+    conn: sqlx::pool::PoolConnection<Db>,
+    finished: bool,
+}
+
+impl Drop for ScriptConn {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.conn.close_on_drop();
+        }
+    }
+}
 
 /// What differs between the databases beyond SQL text.
 trait JobSql: sqlx::Database {
@@ -201,58 +288,29 @@ impl Repo {
     /// Leases up to `claim.limit` due jobs, serving lanes in turn (fair sharing) and, inside a
     /// lane, by due time then priority. The result is in that order.
     pub async fn claim_jobs(&self, claim: &Claim) -> Result<Vec<Job>> {
-        let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
         let limit = claim.limit.clamp(1, MAX_JOB_BATCH);
-        let now = micros(claim.now);
-        let mut tx = self.begin_write().await?;
-        let lanes: Vec<(Uuid, i64)> =
-            sqlx::query_as("SELECT lane, version FROM job_lanes WHERE next_due_at <= $1 ORDER BY turn, lane LIMIT $2")
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
-        if lanes.is_empty() {
-            tx.rollback().await?;
-            return Ok(Vec::new());
-        }
-        let per_lane = (limit as usize / lanes.len()).max(1);
-        let token = Uuid::new_v4();
-        let sql = match BACKEND {
-            Backend::Sqlite => CLAIM_LANE_SQLITE,
-            Backend::Postgres => CLAIM_LANE_POSTGRES,
-        };
-        let mut claimed = Vec::new();
-        // Lanes are locked in one order (by id) so that two claimers cannot deadlock.
-        let mut by_id = lanes.clone();
-        by_id.sort();
-        for (lane, version) in &by_id {
-            let rows = sqlx::query(sql)
-                .bind(token)
-                .bind(micros(claim.lease_until))
-                .bind(now)
-                .bind(lane)
-                .bind(per_lane as i64)
-                .fetch_all(&mut *tx)
-                .await?;
-            for row in &rows {
-                claimed.push(job_from(row)?);
+        let (mut claimed, lanes): (Vec<Job>, Vec<(Uuid, usize)>) = match BACKEND {
+            Backend::Sqlite => self.claim_jobs_sqlite(claim, limit).await?,
+            Backend::Postgres => {
+                let rows = sqlx::query(CLAIM_POSTGRES)
+                    .bind(Uuid::new_v4())
+                    .bind(micros(claim.lease_until))
+                    .bind(micros(claim.now))
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut jobs = Vec::with_capacity(rows.len());
+                let mut lanes = Vec::new();
+                for row in &rows {
+                    let job = job_from(row)?;
+                    let pos: i64 = row.try_get("lane_pos")?;
+                    lanes.push((lane_of_job(&job), usize::try_from(pos).unwrap_or(usize::MAX)));
+                    jobs.push(job);
+                }
+                (jobs, lanes)
             }
-            // Served: to the back of the line, with its next due time recomputed unless
-            // something made jobs ready meanwhile (then that writer's lower bound stands).
-            sqlx::query(
-                "UPDATE job_lanes SET turn = (SELECT COALESCE(MAX(turn), 0) + 1 FROM job_lanes), \
-                 next_due_at = CASE WHEN version = $2 \
-                     THEN (SELECT MIN(due_at) FROM jobs WHERE lane = $1 AND state = 'ready') \
-                     ELSE next_due_at END \
-                 WHERE lane = $1",
-            )
-            .bind(lane)
-            .bind(version)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        let turn_of = |lane: Uuid| lanes.iter().position(|(l, _)| *l == lane).unwrap_or(usize::MAX);
+        };
+        let turn_of = |lane: Uuid| lanes.iter().find(|(l, _)| *l == lane).map_or(usize::MAX, |(_, pos)| *pos);
         claimed.sort_by(|a, b| {
             (a.due_at, std::cmp::Reverse(a.priority), turn_of(lane_of_job(a)), a.id).cmp(&(
                 b.due_at,
@@ -262,6 +320,51 @@ impl Repo {
             ))
         });
         Ok(claimed)
+    }
+
+    /// SQLite's claim: the lanes to serve (a plain read: every job writer of this database
+    /// waits on the same in-process lock, and the version check covers anyone else), then one
+    /// script that claims and does the lanes' bookkeeping in one transaction. Two round trips
+    /// to the connection's thread in all. Returns the jobs and each served lane's place in
+    /// the turn order.
+    async fn claim_jobs_sqlite(&self, claim: &Claim, limit: u32) -> Result<(Vec<Job>, Vec<(Uuid, usize)>)> {
+        let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
+        let now = micros(claim.now);
+        let mut conn = ScriptConn { conn: self.pool.acquire().await?, finished: false };
+        if limit == 1 {
+            // `fetch_all`: a fetch that stops at the first row would skip the rest of the script.
+            let rows = sqlx::query(CLAIM_ONE_SQLITE)
+                .bind(Uuid::new_v4())
+                .bind(micros(claim.lease_until))
+                .bind(now)
+                .fetch_all(&mut *conn.conn)
+                .await?;
+            conn.finished = true;
+            return Ok((rows.iter().map(job_from).collect::<Result<Vec<_>>>()?, Vec::new()));
+        }
+        let lanes: Vec<(Uuid, i64)> =
+            sqlx::query_as(CLAIM_LANES).bind(now).bind(i64::from(limit)).fetch_all(&mut *conn.conn).await?;
+        if lanes.is_empty() {
+            conn.finished = true;
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let per_lane = (limit as usize / lanes.len()).max(1);
+        // Lanes are locked in one order (by id), as on PostgreSQL.
+        let mut by_id = lanes.clone();
+        by_id.sort();
+        let script = sqlite_claim_script(by_id.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(script))
+            .bind(Uuid::new_v4())
+            .bind(micros(claim.lease_until))
+            .bind(now)
+            .bind(per_lane as i64);
+        for (lane, version) in &by_id {
+            q = q.bind(*lane).bind(*version);
+        }
+        let rows = q.fetch_all(&mut *conn.conn).await?;
+        conn.finished = true;
+        let jobs = rows.iter().map(job_from).collect::<Result<Vec<_>>>()?;
+        Ok((jobs, lanes.iter().enumerate().map(|(pos, (lane, _))| (*lane, pos)).collect()))
     }
 
     /// Extends the lease to `until` if it is still held.
@@ -287,14 +390,12 @@ impl Repo {
     /// gone.
     pub async fn checkpoint_job(&self, lease: &Lease, payload: &serde_json::Value) -> Result<bool> {
         let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
-        let done = sqlx::query(
-            "UPDATE jobs SET payload = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'",
-        )
-        .bind(lease.job.as_uuid())
-        .bind(lease.token)
-        .bind(Json(payload))
-        .execute(&self.pool)
-        .await?;
+        let done = sqlx::query("UPDATE jobs SET payload = $3 WHERE id = $1 AND lease_token = $2 AND state = 'running'")
+            .bind(lease.job.as_uuid())
+            .bind(lease.token)
+            .bind(Json(payload))
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -303,20 +404,67 @@ impl Repo {
         let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
         let mut done = 0;
         for chunk in leases.chunks(MAX_JOB_BATCH as usize) {
-            if let [one] = chunk {
-                done += sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running'")
+            done += match (chunk, BACKEND) {
+                ([one], _) => sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running'")
                     .bind(one.job.as_uuid())
                     .bind(one.token)
                     .execute(&self.pool)
                     .await?
-                    .rows_affected();
-            } else {
-                let mut tx = self.begin_write().await?;
-                done += <Db as JobSql>::delete_leased(&mut tx, chunk).await?;
-                tx.commit().await?;
-            }
+                    .rows_affected(),
+                (_, Backend::Postgres) => {
+                    // One statement: atomic on its own, one round trip.
+                    let mut conn = self.pool.acquire().await?;
+                    <Db as JobSql>::delete_leased(&mut conn, chunk).await?
+                }
+                (_, Backend::Sqlite) => self.complete_jobs_sqlite(chunk).await?,
+            };
         }
         Ok(done)
+    }
+
+    /// SQLite's batched completion as one script (one round trip, one transaction): a DELETE
+    /// per claim (its jobs share a token), counted by `total_changes()` before and after.
+    /// Lists of ids are padded to a power of two (repeating the last id), so that a few
+    /// statement texts serve every batch size.
+    async fn complete_jobs_sqlite(&self, leases: &[Lease]) -> Result<u64> {
+        let mut by_token: Vec<(Uuid, Vec<Uuid>)> = Vec::new();
+        for l in leases {
+            match by_token.iter_mut().find(|(t, _)| *t == l.token) {
+                Some((_, ids)) => ids.push(l.job.as_uuid()),
+                None => by_token.push((l.token, vec![l.job.as_uuid()])),
+            }
+        }
+        let mut script = String::from("BEGIN IMMEDIATE;\nSELECT total_changes();\n");
+        let mut values: Vec<Uuid> = Vec::with_capacity(leases.len() * 2);
+        for (token, ids) in &by_token {
+            for chunk in ids.chunks(256) {
+                values.push(*token);
+                let token_at = values.len();
+                let width = chunk.len().next_power_of_two();
+                let mut placeholders = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(chunk[i.min(chunk.len() - 1)]);
+                    placeholders.push(format!("${}", values.len()));
+                }
+                // Only placeholders are spliced in; the values are bound.
+                script.push_str(&format!(
+                    "DELETE FROM jobs WHERE lease_token = ${token_at} AND state = 'running' AND id IN ({});\n",
+                    placeholders.join(", ")
+                ));
+            }
+        }
+        script.push_str("SELECT total_changes();\nCOMMIT;");
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(script));
+        for v in values {
+            q = q.bind(v);
+        }
+        let mut conn = ScriptConn { conn: self.pool.acquire().await?, finished: false };
+        let counts = q.fetch_all(&mut *conn.conn).await?;
+        conn.finished = true;
+        match counts[..] {
+            [before, after] => Ok(u64::try_from(after - before).unwrap_or(0)),
+            _ => Err(StorageError::Corrupt(format!("completion counted {} times", counts.len()))),
+        }
     }
 
     /// Finishes the job and enqueues its follow-ups atomically (the next step of a pipeline).
@@ -494,13 +642,17 @@ impl Repo {
 
     /// Dead jobs, the most recently failed first.
     pub async fn dead_jobs(&self, limit: u32) -> Result<Vec<Job>> {
-        sqlx::query(concat!("SELECT ", job_cols!(), " FROM jobs WHERE state = 'dead' ORDER BY updated_at DESC, id LIMIT $1"))
-            .bind(i64::from(limit.clamp(1, MAX_JOB_BATCH)))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(job_from)
-            .collect()
+        sqlx::query(concat!(
+            "SELECT ",
+            job_cols!(),
+            " FROM jobs WHERE state = 'dead' ORDER BY updated_at DESC, id LIMIT $1"
+        ))
+        .bind(i64::from(limit.clamp(1, MAX_JOB_BATCH)))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(job_from)
+        .collect()
     }
 
     /// Gives a dead job a fresh set of attempts, due now. False if it is not dead.

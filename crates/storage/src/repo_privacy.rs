@@ -11,21 +11,39 @@ mod privacy {
     use crate::inventory::{self, DataClass, Kind, PersonLink};
     use crate::privacy_records::{
         AccountDeletion, AffectedPerson, AffectedWorkspace, AuditEntry, ConsentRecord, ERASED_USER, ExportInfo,
-        PrivacyExport, RequestStatus, RetentionCutoffs, RetentionReport, RightsRequest, TableDump, WorkspaceDeletion,
+        Operator, PrivacyExport, RequestStatus, RetentionCutoffs, RetentionReport, RightsRequest, TableDump,
+        WorkspaceDeletion,
     };
-    use std::collections::BTreeSet;
+    use std::collections::{BTreeMap, BTreeSet};
 
     macro_rules! audit_cols {
         () => {
             "id, at, workspace_id, actor_id, subject_id, action, target, client_ip, user_agent"
         };
     }
+    /// Entries about the installation itself, in no workspace: configuration changes, operator
+    /// grants and the register of data-subject requests. Shown to operators only.
+    macro_rules! instance_actions {
+        () => {
+            "(action LIKE 'config.%' OR action LIKE 'operator.%' OR action LIKE 'rights_request.%')"
+        };
+    }
+    macro_rules! instance_scope {
+        () => {
+            concat!("workspace_id IS NULL AND ", instance_actions!())
+        };
+    }
     /// The workspace's entries, and the account events (sign-ins, failed ones included) of
     /// its current members: admins see who got into the accounts that can reach their data.
+    /// Not the instance's entries, even when a member was the operator who acted.
     macro_rules! in_workspace {
         () => {
-            "(workspace_id = $1 OR (workspace_id IS NULL AND (actor_id IN (SELECT user_id FROM memberships \
-             WHERE workspace_id = $1) OR subject_id IN (SELECT user_id FROM memberships WHERE workspace_id = $1))))"
+            concat!(
+                "(workspace_id = $1 OR (workspace_id IS NULL AND NOT ",
+                instance_actions!(),
+                " AND (actor_id IN (SELECT user_id FROM memberships \
+                 WHERE workspace_id = $1) OR subject_id IN (SELECT user_id FROM memberships WHERE workspace_id = $1))))"
+            )
         };
     }
     macro_rules! consent_cols {
@@ -48,24 +66,8 @@ mod privacy {
         // Audit log.
 
         pub async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
-            sqlx::query(concat!(
-                "INSERT INTO audit_log (",
-                audit_cols!(),
-                ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            ))
-            .bind(e.id)
-            .bind(micros(e.at))
-            .bind(e.workspace_id.map(|w| w.as_uuid()))
-            .bind(e.actor_id.map(|u| u.as_uuid()))
-            .bind(e.subject_id.map(|u| u.as_uuid()))
-            .bind(&e.action)
-            .bind(&e.target)
-            .bind(&e.client_ip)
-            .bind(&e.user_agent)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| write_error(e, "audit entry"))?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            append_audit_in(&mut conn, e).await
         }
 
         /// The workspace's entries and its members' account events, newest first.
@@ -102,6 +104,117 @@ mod privacy {
             };
             let items = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
             Ok(paginate(items, limit, |e| e.id))
+        }
+
+        /// The installation's own entries (see `instance_scope`), newest first.
+        pub async fn instance_audit_log(&self, page: PageRequest) -> Result<Page<AuditEntry>> {
+            let limit = page_limit(page);
+            let rows = sqlx::query(concat!(
+                "SELECT ",
+                audit_cols!(),
+                " FROM audit_log WHERE ",
+                instance_scope!(),
+                " AND ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+            ))
+            .bind(page.after)
+            .bind(limit + 1)
+            .fetch_all(&self.pool)
+            .await?;
+            let items = rows.iter().map(audit_from).collect::<Result<Vec<_>>>()?;
+            Ok(paginate(items, limit, |e| e.id))
+        }
+
+        // -------------------------------------------------------------------------------------
+        // Operators and the instance configuration.
+
+        pub async fn is_operator(&self, user: UserId) -> Result<bool> {
+            let row = sqlx::query("SELECT 1 AS one FROM operators WHERE user_id = $1")
+                .bind(user.as_uuid())
+                .fetch_optional(&self.pool)
+                .await?;
+            Ok(row.is_some())
+        }
+
+        /// Makes the user an operator; `false` when they already were. Recorded with `entry`.
+        pub async fn grant_operator(&self, user: UserId, at: Timestamp, entry: &AuditEntry) -> Result<bool> {
+            let mut tx = self.begin_write().await?;
+            let done =
+                sqlx::query("INSERT INTO operators (user_id, granted_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(user.as_uuid())
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, "operator"))?;
+            let granted = done.rows_affected() == 1;
+            if granted {
+                append_audit_in(&mut tx, entry).await?;
+            }
+            tx.commit().await?;
+            Ok(granted)
+        }
+
+        /// Takes the operator right away; `false` when the user was no operator.
+        pub async fn revoke_operator(&self, user: UserId, entry: &AuditEntry) -> Result<bool> {
+            let mut tx = self.begin_write().await?;
+            let done =
+                sqlx::query("DELETE FROM operators WHERE user_id = $1").bind(user.as_uuid()).execute(&mut *tx).await?;
+            let revoked = done.rows_affected() == 1;
+            if revoked {
+                append_audit_in(&mut tx, entry).await?;
+            }
+            tx.commit().await?;
+            Ok(revoked)
+        }
+
+        pub async fn operators(&self) -> Result<Vec<Operator>> {
+            sqlx::query(
+                "SELECT o.user_id, o.granted_at, u.email, u.display_name FROM operators o \
+                 JOIN users u ON u.id = o.user_id ORDER BY u.email",
+            )
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Operator {
+                    user_id: UserId::from_uuid(r.try_get("user_id")?),
+                    email: email_col(r, "email")?,
+                    display_name: r.try_get("display_name")?,
+                    granted_at: ts_col(r, "granted_at")?,
+                })
+            })
+            .collect()
+        }
+
+        /// The configuration digests recorded at the last start, by key.
+        pub async fn config_fingerprint(&self) -> Result<BTreeMap<String, String>> {
+            let rows = sqlx::query("SELECT key, digest FROM config_fingerprints").fetch_all(&self.pool).await?;
+            rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("digest")?))).collect()
+        }
+
+        /// Replaces the recorded digests with `digests` and appends `entry` (the change), in
+        /// one transaction: the record and its audit entry never disagree.
+        pub async fn replace_config_fingerprint(
+            &self,
+            digests: &BTreeMap<String, String>,
+            at: Timestamp,
+            entry: Option<&AuditEntry>,
+        ) -> Result<()> {
+            let mut tx = self.begin_write().await?;
+            sqlx::query("DELETE FROM config_fingerprints").execute(&mut *tx).await?;
+            for (key, digest) in digests {
+                sqlx::query("INSERT INTO config_fingerprints (key, digest, recorded_at) VALUES ($1, $2, $3)")
+                    .bind(key)
+                    .bind(digest)
+                    .bind(micros(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| write_error(e, "configuration fingerprint"))?;
+            }
+            if let Some(entry) = entry {
+                append_audit_in(&mut tx, entry).await?;
+            }
+            tx.commit().await?;
+            Ok(())
         }
 
         // -------------------------------------------------------------------------------------
@@ -322,6 +435,8 @@ mod privacy {
                 "DELETE FROM api_tokens WHERE created_by = $1",
                 "DELETE FROM memberships WHERE user_id = $1",
                 "DELETE FROM privacy_exports WHERE requested_by = $1",
+                // A deactivated account operates nothing.
+                "DELETE FROM operators WHERE user_id = $1",
                 // No more review messages to their chat, no code that could link it again.
                 "DELETE FROM telegram_links WHERE user_id = $1",
                 "DELETE FROM telegram_link_codes WHERE user_id = $1",
@@ -664,6 +779,23 @@ mod privacy {
     enum Key {
         Id(Uuid),
         Text(String),
+    }
+
+    async fn append_audit_in(conn: &mut DbConn, e: &AuditEntry) -> Result<()> {
+        sqlx::query(concat!("INSERT INTO audit_log (", audit_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+            .bind(e.id)
+            .bind(micros(e.at))
+            .bind(e.workspace_id.map(|w| w.as_uuid()))
+            .bind(e.actor_id.map(|u| u.as_uuid()))
+            .bind(e.subject_id.map(|u| u.as_uuid()))
+            .bind(&e.action)
+            .bind(&e.target)
+            .bind(&e.client_ip)
+            .bind(&e.user_agent)
+            .execute(&mut *conn)
+            .await
+            .map_err(|e| write_error(e, "audit entry"))?;
+        Ok(())
     }
 
     async fn deactivate_workspace_in(conn: &mut DbConn, d: &WorkspaceDeletion) -> Result<()> {

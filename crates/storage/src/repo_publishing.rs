@@ -282,7 +282,8 @@ mod publications {
         Ok(())
     }
 
-    fn publication_from(r: &DbRow) -> Result<Publication> {
+    /// One `publications` row (every column of `publication_cols!`); the calendar reads them too.
+    pub(super) fn publication_from(r: &DbRow) -> Result<Publication> {
         Ok(Publication {
             id: PublicationId::from_uuid(r.try_get("id")?),
             workspace_id: WorkspaceId::from_uuid(r.try_get("workspace_id")?),

@@ -28,6 +28,8 @@ pub struct AppState {
     /// Connected network accounts; `None` when no token vault is set up (no networks).
     pub accounts: Option<nanopost_services::Accounts>,
     pub config: std::sync::Arc<WebConfig>,
+    /// `nanopost demo`: pages only the demo has (the mailbox of the outbox) answer.
+    pub demo: bool,
 }
 
 /// The whole HTTP application.
@@ -41,14 +43,25 @@ pub fn router_with_accounts(
     config: WebConfig,
     accounts: Option<nanopost_services::Accounts>,
 ) -> Router {
+    build(services, config, accounts, false)
+}
+
+/// [`router_with_accounts`] for `nanopost demo`: with the demo's own pages (the mailbox that
+/// shows the mail the demo cannot send, at `/demo/mailbox`).
+pub fn demo_router(services: Services, config: WebConfig, accounts: Option<nanopost_services::Accounts>) -> Router {
+    build(services, config, accounts, true)
+}
+
+fn build(services: Services, config: WebConfig, accounts: Option<nanopost_services::Accounts>, demo: bool) -> Router {
     let body_limit = config.max_body_bytes;
-    let state = AppState { services, accounts, config: std::sync::Arc::new(config) };
+    let state = AppState { services, accounts, config: std::sync::Arc::new(config), demo };
     let app = Router::new()
         .merge(health::routes())
         .merge(api::routes())
         .merge(telegram_webhook::routes())
         .merge(ui::routes())
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::privacy::consent_banner))
         // Inside the general limit, so that it overrides it for the media upload routes.
         .layer(axum::middleware::from_fn_with_state(state, media_upload_limit))
         .layer(DefaultBodyLimit::max(body_limit))

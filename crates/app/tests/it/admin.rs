@@ -1,6 +1,6 @@
 //! `admin create-user`.
 
-use crate::harness::{TempDir, nanopost, run};
+use crate::harness::{Server, TempDir, nanopost, run};
 
 fn create(dir: &TempDir, email: &str, stdin: Option<&str>, env_password: Option<&str>) -> crate::harness::Output {
     let mut cmd = nanopost(dir.path());
@@ -94,4 +94,47 @@ fn rights_requests_are_recorded_verified_closed_and_listed_when_due() {
     assert!(!admin(&dir, &["rights-requests", "due", "--within-days", "31"]).stdout.contains(&id));
     let bad = admin(&dir, &["rights-requests", "record", "--kind", "vibes", "--email", "x@example.com"]);
     assert_eq!(bad.code(), Some(1), "{bad:?}");
+}
+
+#[test]
+fn operators_are_granted_listed_and_revoked_on_the_command_line() {
+    let dir = TempDir::new("operator");
+    let out = create(&dir, "op@example.com", Some("correct horse battery staple\n"), None);
+    assert!(out.status.success(), "{out:?}");
+    let out = admin(&dir, &["operator", "grant", "op@example.com"]);
+    assert!(out.status.success() && out.stdout.contains("op@example.com is now an operator"), "{out:?}");
+    let out = admin(&dir, &["operator", "grant", "op@example.com"]);
+    assert!(out.stdout.contains("was already an operator"), "{out:?}");
+    let out = admin(&dir, &["operator", "list"]);
+    assert!(out.stdout.contains("# 1 operator(s)") && out.stdout.contains("op@example.com\tAda Lovelace"), "{out:?}");
+    let out = admin(&dir, &["operator", "grant", "nobody@example.com"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    assert!(out.stderr.contains("there is no account with the address nobody@example.com"), "{out:?}");
+    let out = admin(&dir, &["operator", "grant", "not an address"]);
+    assert_eq!(out.code(), Some(1), "{out:?}");
+    let out = admin(&dir, &["operator", "revoke", "op@example.com"]);
+    assert!(out.status.success() && out.stdout.contains("is no longer an operator"), "{out:?}");
+    let out = admin(&dir, &["operator", "list"]);
+    assert!(out.stdout.contains("# 0 operator(s)"), "{out:?}");
+}
+
+/// `worker` (and `serve`) compare the configuration with the last start's and record the keys
+/// that changed in the audit log (`nanopost_services::Services::audit_config`).
+#[test]
+fn a_start_with_another_configuration_records_the_keys_that_changed() {
+    let dir = TempDir::new("config-audit");
+    let start = |extra: &[(&str, &str)]| {
+        let mut cmd = nanopost(dir.path());
+        cmd.arg("worker");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        Server::start(&mut cmd, "Nanopost worker is running").stop()
+    };
+    let first = start(&[]);
+    assert!(first.contains("first start: every key recorded"), "{first}");
+    let second = start(&[("NANOPOST_AUTH__SESSION_TTL_HOURS", "48")]);
+    assert!(second.contains("configuration changed") && second.contains("keys=auth.session_ttl_hours"), "{second}");
+    let third = start(&[("NANOPOST_AUTH__SESSION_TTL_HOURS", "48")]);
+    assert!(!third.contains("configuration changed"), "unchanged: nothing recorded\n{third}");
 }

@@ -104,6 +104,7 @@ async fn the_demo_connects_all_three_networks_with_no_internet() {
     }
     let (password, base) = (password.expect("the password is printed"), url.unwrap());
     assert!(printed.iter().any(|l| l.contains("Sign in as demo@example.com")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("/demo/mailbox")), "the mailbox is announced: {printed:?}");
 
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -111,6 +112,10 @@ async fn the_demo_connects_all_three_networks_with_no_internet() {
         .build()
         .unwrap();
     let mut b = Browser { http, base, cookies: vec![] };
+    // The demo's mailbox answers (outside the demo it is a 404: crates/web tests).
+    let (status, _, mailbox) = b.get("/demo/mailbox").await;
+    assert_eq!(status, 200, "{mailbox}");
+    assert!(mailbox.contains("Demo mailbox"), "{mailbox}");
     let (_, _, login) = b.get("/login").await;
     let csrf = hidden(&login, "csrf");
     let (status, _, body) = b

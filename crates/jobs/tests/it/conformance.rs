@@ -20,6 +20,7 @@ crate::on_every_backend!(
     completion_and_follow_ups_are_atomic,
     checkpoints_need_the_lease,
     releasing_refunds_the_attempt,
+    batched_completion_counts_only_held_leases,
 );
 
 fn job(kind: &str, due: Timestamp) -> NewJob {
@@ -272,4 +273,20 @@ async fn releasing_refunds_the_attempt(q: AnyQueue) {
     let back = q.job(id).await.unwrap().unwrap();
     assert_eq!((back.state, back.attempts, back.due_at), (JobState::Ready, 0, t(5)));
     assert_eq!(claim(&q, t(7), 1).await[0].id, id);
+}
+
+async fn batched_completion_counts_only_held_leases(q: AnyQueue) {
+    let (a, b) = (WorkspaceId::new(), WorkspaceId::new());
+    let jobs: Vec<NewJob> = (0..6).map(|i| job("n", t(1)).workspace(if i % 2 == 0 { a } else { b })).collect();
+    q.enqueue_many(&jobs).await.unwrap();
+    // Two claims (two lease tokens), each served from both workspaces.
+    let first = claim(&q, t(2), 2).await;
+    let second = claim(&q, t(2), 4).await;
+    assert_eq!((first.len(), second.len()), (2, 4));
+    let leases: Vec<_> = first.iter().chain(&second).map(|j| j.lease.unwrap()).collect();
+    assert_eq!(q.complete(&leases[..1]).await.unwrap(), 1);
+    // The finished one again, with the rest of both claims: only the held leases count.
+    assert_eq!(q.complete(&leases).await.unwrap(), 5);
+    assert_eq!(q.complete(&leases).await.unwrap(), 0);
+    assert!(claim(&q, t(3), 10).await.is_empty(), "every job finished");
 }

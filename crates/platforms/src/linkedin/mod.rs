@@ -264,14 +264,17 @@ impl Linkedin {
             same.then(|| json::text(p.get("id"))).flatten()
         });
         Ok(match hit {
-            Some(urn) => Existence::Exists(Published { url: Some(post_url(&urn)), external_id: urn }),
+            Some(urn) => Existence::Exists(Published { url: Some(self.post_url(&urn)), external_id: urn }),
             None => Existence::Absent,
         })
     }
 }
 
-fn post_url(urn: &str) -> String {
-    format!("https://www.linkedin.com/feed/update/{urn}")
+impl Linkedin {
+    /// The post's public page (on the configured web host: the fake's in `nanopost demo`).
+    fn post_url(&self, urn: &str) -> String {
+        join(&self.cfg.web_url, &format!("/feed/update/{urn}"))
+    }
 }
 
 impl SocialNetwork for Linkedin {
@@ -479,7 +482,7 @@ impl SocialNetwork for Linkedin {
                     .map(str::to_owned)
                     .or_else(|| answer.json().and_then(|v| json::text(v.get("id"))))
                     .ok_or_else(|| PlatformError::malformed(NET, "the post was created without an x-restli-id"))?;
-                Ok(Step::done(p, Published { url: Some(post_url(&urn)), external_id: urn }))
+                Ok(Step::done(p, Published { url: Some(self.post_url(&urn)), external_id: urn }))
             }
             Stage::Processing => Err(PlatformError::malformed(NET, "LinkedIn publications have no processing stage")),
             Stage::Published => match p.published.clone() {

@@ -149,7 +149,10 @@ impl Tiktok {
             .and_then(|id| json::id(Some(id)));
         match post_id {
             Some(id) => {
-                Published { url: username.map(|u| format!("https://www.tiktok.com/@{u}/video/{id}")), external_id: id }
+                // The share URL is on the web host, the one the consent page is on (the fake's
+                // in `nanopost demo`).
+                let url = username.map(|u| join(&self.cfg.authorize_url, &format!("/@{u}/video/{id}")));
+                Published { url, external_id: id }
             }
             // Private (SELF_ONLY) posts and posts still in moderation have no public id yet.
             None => Published { external_id: publish_id.to_owned(), url: None },

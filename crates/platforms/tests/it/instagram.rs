@@ -298,3 +298,54 @@ async fn a_failed_container_restarts_and_media_must_be_the_approved_ones() {
     let (published, _) = publish(&h, a.id, &p, &[item]).await.unwrap();
     assert!(fake.media().iter().any(|m| m.id == published.external_id));
 }
+
+/// The privacy policy's promise: Instagram photo and carousel posts go out only after a person
+/// approved exactly them. The adapter takes nothing but an `ApprovedPublication`, which only an
+/// approval of the current content yields, and it checks the media bytes against it.
+#[tokio::test]
+async fn promise_instagram_publishes_photo_and_carousel_posts_only_after_approval() {
+    use nanopost_domain::approval::{Channel, approve, authorize_publication};
+    use nanopost_domain::ids::UserId;
+    use nanopost_domain::post::{Post, PostContent, Target, Variant};
+    use nanopost_domain::role::Role;
+    let (fake, h) = setup().await;
+    let a = connect(&fake, &h, Flavour::InstagramLogin).await.remove(0);
+    let (r1, i1) = image(1);
+    let (r2, i2) = image(2);
+    let content = |caption: &str| PostContent {
+        variants: vec![Variant {
+            network: Network::Instagram,
+            caption: caption.into(),
+            media: vec![r1.clone(), r2.clone()],
+            options: Default::default(),
+        }],
+        targets: vec![Target { network: Network::Instagram, account: None }],
+    };
+    let now = h.now();
+    let mut post = Post::new(h.ws, h.brand, UserId::new(), content("Two loaves"), now).unwrap();
+    post.submit(now).unwrap();
+    // An approval of another post does not cover this one (it has none).
+    let mut other = Post::new(h.ws, h.brand, UserId::new(), content("Another"), now).unwrap();
+    other.submit(now).unwrap();
+    let seen = other.content.digest();
+    let other_approval = approve(&mut other, UserId::new(), Role::Reviewer, Channel::Web, &seen, now).unwrap();
+    assert!(authorize_publication(&post, &other_approval).is_err(), "unapproved content is never handed out");
+    // Nobody without the review right can approve.
+    let seen = post.content.digest();
+    assert!(approve(&mut post.clone(), UserId::new(), Role::Editor, Channel::Web, &seen, now).is_err());
+    let approval = approve(&mut post, UserId::new(), Role::Reviewer, Channel::Web, &seen, now).unwrap();
+    let p = authorize_publication(&post, &approval).unwrap();
+
+    // Photos other than the approved ones are refused before anything is created.
+    let mut swapped = i1.clone();
+    swapped.bytes = Some(Arc::new(vec![1, 2, 3]));
+    let e = h.vault.advance(h.ws, a.id, &p, &[swapped, i2.clone()], &PublishProgress::start(), now).await.unwrap_err();
+    assert!(matches!(e, VaultError::Platform(ref p) if p.code == "not_approved"), "{e}");
+    assert!(fake.media().is_empty() && fake.containers().is_empty(), "nothing reached Instagram");
+
+    // The approved carousel goes out as approved.
+    let (carousel, _) = publish(&h, a.id, &p, &[i1, i2]).await.unwrap();
+    let media = fake.media().into_iter().find(|m| m.id == carousel.external_id).unwrap();
+    assert_eq!(media.media_type, "CAROUSEL_ALBUM");
+    assert_eq!(fake.media().len(), 1, "exactly the one approved post");
+}

@@ -20,6 +20,11 @@ use std::time::Duration;
 const REDIRECT: &str = "https://nanopost.example/oauth/linkedin/callback";
 
 async fn setup() -> (FakeLinkedIn, Harness) {
+    setup_with(|_, _| {}).await
+}
+
+/// [`setup`] with the adapter's configuration adjusted (the fake's address given).
+async fn setup_with(adjust: impl FnOnce(&mut LinkedinConfig, &str)) -> (FakeLinkedIn, Harness) {
     let clock = Arc::new(ManualClock::new(t0()));
     let fake = FakeLinkedIn::start_with(FakeConfig::default().with_clock(clock.clone())).await.unwrap();
     let mut cfg = LinkedinConfig::new(
@@ -32,6 +37,7 @@ async fn setup() -> (FakeLinkedIn, Harness) {
     cfg.oauth_url = fake.base_url();
     cfg.api_url = fake.base_url();
     cfg.poll = PollSettings { interval: Duration::from_millis(1), max_wait: Duration::from_secs(60) };
+    adjust(&mut cfg, &fake.base_url());
     let networks = Networks { linkedin: Some(Linkedin::new(cfg)), ..Default::default() };
     (fake, Harness::new(networks, clock).await)
 }
@@ -275,6 +281,23 @@ async fn publishes_a_single_image_and_multi_image_with_exact_requests() {
     let e = h.vault.advance(h.ws, member.id, &p, &[iv], &PublishProgress::start(), h.now()).await.unwrap_err();
     assert!(matches!(e, VaultError::Platform(ref p) if p.class == ErrorClass::ContentRejected), "{e}");
     assert_eq!(fake.requests().len(), before);
+}
+
+#[tokio::test]
+async fn the_permalink_is_on_the_configured_web_host_and_the_fake_shows_the_post_there() {
+    let (fake, h) = setup_with(|cfg, base| cfg.web_url = format!("{base}/")).await;
+    let (member, _) = connect(&fake, &h).await;
+    let p = approved(h.ws, h.brand, Network::Linkedin, "Rye & <spelt> today", vec![], &[]);
+    let (published, _) = publish(&h, member.id, &p, &[]).await.unwrap();
+    let url = published.url.expect("a permalink");
+    // One slash between the host and the path, whatever the configuration ends with.
+    assert_eq!(url, format!("{}/feed/update/{}", fake.base_url(), published.external_id));
+    let http = reqwest::Client::new();
+    let page = http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Rye &amp; &lt;spelt&gt; today"), "the post, escaped");
+    let unknown = http.get(format!("{}/feed/update/urn:li:share:0", fake.base_url())).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ use nanopost_storage::Publication;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub use start::{TargetMatch, match_target};
+pub use start::{TargetMatch, account_facts, match_target};
 
 /// Job kind: a scheduled post is due.
 pub const PUBLISH_POST: &str = "post.publish";

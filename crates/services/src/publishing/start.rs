@@ -6,6 +6,7 @@ use crate::error::{Result, ServiceError};
 use nanopost_domain::ids::PublicationId;
 use nanopost_domain::post::{PostState, Target};
 use nanopost_domain::publication::{PublicationState, still_on_time};
+use nanopost_domain::targets::{AccountFacts, resolve_target};
 use nanopost_jobs::{Job, JobError, JobResult};
 use nanopost_platforms::publish::PublishProgress;
 use nanopost_storage::{AccountStatus, ConnectedAccount, Publication, StorageError};
@@ -18,34 +19,23 @@ pub enum TargetMatch<'a> {
     Unusable(String),
 }
 
-/// Matches a post's target to the brand's connected accounts: the named account, or the
-/// brand's only account on that network. Several candidates and no name is refused rather
-/// than guessed.
-pub fn match_target<'a>(target: &Target, accounts: &'a [ConnectedAccount]) -> TargetMatch<'a> {
-    let net = target.network.label();
-    let on_network: Vec<&ConnectedAccount> = accounts.iter().filter(|a| a.network == target.network).collect();
-    let chosen = match &target.account {
-        Some(id) => match on_network.iter().find(|a| &a.external_id == id) {
-            Some(a) => *a,
-            None => return TargetMatch::Unusable(format!("the {net} account {id} is not connected to this brand")),
-        },
-        None => match on_network.as_slice() {
-            [] => return TargetMatch::Unusable(format!("no {net} account is connected to this brand")),
-            [one] => *one,
-            _ => {
-                return TargetMatch::Unusable(format!(
-                    "this brand has several {net} accounts and the post does not say which one"
-                ));
-            }
-        },
-    };
-    if chosen.status == AccountStatus::ReconnectNeeded {
-        return TargetMatch::Unusable(format!(
-            "the {net} account {} must be connected again before anything is published to it",
-            chosen.display_name
-        ));
+/// What the target rule ([`nanopost_domain::targets`]) reads of a connected account.
+pub fn account_facts(a: &ConnectedAccount) -> AccountFacts<'_> {
+    AccountFacts {
+        network: a.network,
+        external_id: &a.external_id,
+        display_name: &a.display_name,
+        reconnect_needed: a.status == AccountStatus::ReconnectNeeded,
     }
-    TargetMatch::Account(chosen)
+}
+
+/// Matches a post's target to the brand's connected accounts by the one rule
+/// ([`resolve_target`]): the named account, or the brand's only account on that network.
+pub fn match_target<'a>(target: &Target, accounts: &'a [ConnectedAccount]) -> TargetMatch<'a> {
+    match resolve_target(target, accounts, account_facts) {
+        Ok(a) => TargetMatch::Account(a),
+        Err(why) => TargetMatch::Unusable(why.to_string()),
+    }
 }
 
 /// A permalink a person typed for a publication they found on the network.

@@ -179,7 +179,7 @@ async fn a_declined_consent_is_a_clear_message_and_connects_nothing() {
 }
 
 #[tokio::test]
-async fn disconnect_deletes_the_tokens_and_revokes_them_at_the_network() {
+async fn promise_disconnect_at_any_time_deletes_the_token_and_revokes_it_at_the_network() {
     let w = world().await;
     let id = w.connect(&w.owner, Flavour::Tiktok).await.unwrap().accounts[0].id;
     let access = w.accounts.vault().access(w.owner.1.workspace_id, id, w.e.services.now()).await.unwrap().access_token;

@@ -3,7 +3,7 @@
 use super::{Env, PASSWORD, brand_input, content, env, input};
 use jiff::SignedDuration;
 use nanopost_domain::role::{Role, Scope};
-use nanopost_services::privacy::{PURPOSE_MARKETING_EMAIL, tar};
+use nanopost_services::privacy::{Keeper, PURPOSE_MARKETING_EMAIL, Urgency, tar, urgency};
 use nanopost_services::{RequestOrigin, ServiceError, SignUpInput, audit::with_origin};
 use nanopost_storage::inventory::DataClass;
 use nanopost_storage::{ERASED_USER, PageRequest, RightKind};
@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Connection as _;
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
+const CLI: Keeper = Keeper::CommandLine;
 
 impl Env {
     fn url(&self) -> String {
@@ -324,14 +325,14 @@ async fn retention_enforces_each_rule_with_the_clock() {
 async fn rights_requests_are_due_in_30_days_and_completed_only_once_verified() {
     let e = env().await;
     let s = &e.services;
-    let r = s.record_rights_request(RightKind::Access, "someone@example.com").await.unwrap();
+    let r = s.record_rights_request(CLI, RightKind::Access, "someone@example.com").await.unwrap();
     assert_eq!(r.due_at, s.now() + DAY * 30);
-    assert!(matches!(s.close_rights_request(r.id, true, "sent the export").await, Err(ServiceError::Conflict(_))));
+    assert!(matches!(s.close_rights_request(CLI, r.id, true, "sent the export").await, Err(ServiceError::Conflict(_))));
     assert_eq!(s.rights_requests_due(DAY * 7).await.unwrap(), vec![]);
     e.clock.advance(DAY * 25);
     assert_eq!(s.rights_requests_due(DAY * 7).await.unwrap().len(), 1, "due within a week: shown");
-    s.verify_rights_request(r.id, "reply from the account's address").await.unwrap();
-    let done = s.close_rights_request(r.id, true, "sent the export").await.unwrap();
+    s.verify_rights_request(CLI, r.id, "reply from the account's address").await.unwrap();
+    let done = s.close_rights_request(CLI, r.id, true, "sent the export").await.unwrap();
     assert!(done.closed_at.is_some());
     assert_eq!(s.rights_requests_due(DAY * 7).await.unwrap(), vec![]);
 }
@@ -351,4 +352,149 @@ async fn promise_breach_notify_reports_people_and_workspaces_by_data_class() {
     assert_eq!(report.workspaces.len(), 1);
     assert_eq!(report.workspaces[0].owners[0].as_str(), "owner@example.com");
     assert_eq!(s.breach_report(DataClass::Account).await.unwrap().people.len(), 3);
+}
+
+#[tokio::test]
+async fn promise_rights_of_access_rectification_deletion_portability_objection_are_registered_for_operators() {
+    let e = env().await;
+    let s = &e.services;
+    let (op, _) = e.owner("operator@example.com").await;
+    let (someone, _) = e.owner("someone@example.com").await;
+    // Every right the policy names can be recorded, each due within the law's 30 days.
+    for kind in RightKind::ALL {
+        let r = s.record_rights_request(CLI, kind, "subject@example.com").await.unwrap();
+        assert_eq!(r.due_at, s.now() + DAY * 30, "{}", kind.as_str());
+    }
+    // Only operators see or keep the register on the web; for anybody else it does not exist.
+    assert!(matches!(s.open_rights_requests(&someone).await, Err(ServiceError::NotFound)));
+    let by_someone = s.record_rights_request(Keeper::Operator(someone.id), RightKind::Access, "x@example.com").await;
+    assert!(matches!(by_someone, Err(ServiceError::NotFound)));
+    assert!(s.grant_operator("operator@example.com").await.unwrap());
+    assert!(!s.grant_operator("Operator@Example.com").await.unwrap(), "granting twice changes nothing");
+    assert!(matches!(s.grant_operator("nobody@example.com").await, Err(ServiceError::Conflict(_))));
+    let open = s.open_rights_requests(&op).await.unwrap();
+    assert_eq!(open.len(), RightKind::ALL.len());
+
+    // Due soon, then overdue, as the clock moves; closing takes a verified identity first.
+    let r = &open[0];
+    assert_eq!(urgency(r, s.now()), Urgency::Later);
+    e.clock.advance(DAY * 25);
+    assert_eq!(urgency(r, s.now()), Urgency::DueSoon);
+    e.clock.advance(DAY * 6);
+    assert_eq!(urgency(r, s.now()), Urgency::Overdue);
+    let me = Keeper::Operator(op.id);
+    assert!(matches!(s.close_rights_request(me, r.id, true, "done").await, Err(ServiceError::Conflict(_))));
+    s.verify_rights_request(me, r.id, "reply from the account's address").await.unwrap();
+    let done = s.close_rights_request(me, r.id, true, "sent the export").await.unwrap();
+    assert_eq!(done.status.as_str(), "completed");
+    assert_eq!(s.open_rights_requests(&op).await.unwrap().len(), RightKind::ALL.len() - 1);
+
+    // Each step is in the instance audit, by whom; revoking takes the page away at once.
+    let log = s.instance_audit_log(&op, PageRequest::first(50)).await.unwrap().items;
+    let by_op: Vec<_> = log.iter().filter(|l| l.actor_id == Some(op.id)).map(|l| l.action.as_str()).collect();
+    assert_eq!(by_op, ["rights_request.closed", "rights_request.verified"]);
+    assert!(log.iter().any(|l| l.action == "operator.granted" && l.subject_id == Some(op.id)));
+    assert_eq!(log.iter().filter(|l| l.action == "rights_request.recorded").count(), RightKind::ALL.len());
+    assert!(s.revoke_operator("operator@example.com").await.unwrap());
+    assert!(matches!(s.open_rights_requests(&op).await, Err(ServiceError::NotFound)));
+    assert!(matches!(s.instance_audit_log(&op, PageRequest::first(5)).await, Err(ServiceError::NotFound)));
+}
+
+#[tokio::test]
+async fn settings_changes_are_audited_with_the_fields_that_changed_never_their_values() {
+    let e = env().await;
+    let s = &e.services;
+    let (user, actor) = e.owner("owner@example.com").await;
+    let brand = s.create_brand(&actor, &brand_input()).await.unwrap();
+    let origin = RequestOrigin { client_ip: Some([192, 0, 2, 7].into()), user_agent: Some("Browser/1".into()) };
+    let mut edit = brand_input();
+    edit.voice = "warm and secret-voice-text".into();
+    edit.description = "A new description".into();
+    with_origin(origin, s.update_brand(&actor, brand.id, &edit)).await.unwrap();
+    // Saving the same profile again changes nothing, so records nothing.
+    s.update_brand(&actor, brand.id, &edit).await.unwrap();
+    s.set_email_preference(&user, nanopost_services::MailKind::DraftsReady, false).await.unwrap();
+
+    let log = s.audit_log(&actor, PageRequest::first(50)).await.unwrap().items;
+    let changed: Vec<_> = log.iter().filter(|l| l.action == "brand.settings_changed").collect();
+    assert_eq!(changed.len(), 1, "{log:?}");
+    let target = changed[0].target.as_deref().unwrap();
+    assert_eq!(target, format!("brand:{} fields=description,voice", brand.id));
+    assert!(!target.contains("secret-voice-text"));
+    assert_eq!((changed[0].actor_id, changed[0].client_ip.as_deref()), (Some(user.id), Some("192.0.2.7")));
+    assert_eq!(changed[0].user_agent.as_deref(), Some("Browser/1"));
+    let prefs = log.iter().find(|l| l.action == "settings.email_preferences_changed").unwrap();
+    assert_eq!(prefs.actor_id, Some(user.id));
+    assert!(prefs.target.as_deref().unwrap().ends_with("email=false"), "{prefs:?}");
+}
+
+#[tokio::test]
+async fn configuration_changes_are_audited_once_per_change_with_the_keys_and_the_host() {
+    let e = env().await;
+    let s = &e.services;
+    let digests = |pairs: &[(&str, &str)]| -> nanopost_services::audit::ConfigDigests {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    };
+    let first = digests(&[("listen", "d1"), ("log", "d2"), ("telegram.bot_token", "secret:unset")]);
+    assert_eq!(s.audit_config(&first, "host-a (serve)").await.unwrap().len(), 3, "the first start records every key");
+    assert!(s.audit_config(&first, "host-a (worker)").await.unwrap().is_empty(), "unchanged: nothing recorded");
+    let second = digests(&[("listen", "d9"), ("log", "d2"), ("telegram.bot_token", "secret:abc"), ("ai.x", "d3")]);
+    let changed = s.audit_config(&second, "host-b (serve)").await.unwrap();
+    assert_eq!(changed, ["ai.x", "listen", "telegram.bot_token"]);
+
+    let (op, _) = e.owner("op@example.com").await;
+    s.grant_operator("op@example.com").await.unwrap();
+    let log = s.instance_audit_log(&op, PageRequest::first(10)).await.unwrap().items;
+    let config: Vec<_> = log.iter().filter(|l| l.action == "config.changed").collect();
+    assert_eq!(config.len(), 2);
+    assert_eq!(config[0].target.as_deref(), Some("config:ai.x,listen,telegram.bot_token"));
+    assert_eq!(config[0].user_agent.as_deref(), Some("operator on host host-b (serve)"));
+    assert_eq!((config[0].workspace_id, config[0].actor_id), (None, None));
+    assert!(!config[0].target.as_deref().unwrap().contains("abc"));
+    // Workspace admins do not see instance entries in their workspace's log.
+    let (_, actor) = e.owner("admin@example.com").await;
+    assert!(
+        s.audit_log(&actor, PageRequest::first(50)).await.unwrap().items.iter().all(|l| l.action != "config.changed")
+    );
+}
+
+#[tokio::test]
+async fn a_persons_own_export_holds_the_media_they_uploaded_with_digests() {
+    use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+    let e = env().await;
+    let s = &e.services;
+    let (user, actor) = e.owner("photographer@example.com").await;
+    let (other, other_actor) = e.member(&actor, "colleague@example.com", Role::Editor).await;
+    let img = |shade: u8| {
+        let mut out = std::io::Cursor::new(Vec::new());
+        DynamicImage::ImageRgb8(RgbImage::from_fn(8, 8, |x, _| Rgb([shade, x as u8, 9])))
+            .write_to(&mut out, ImageFormat::Png)
+            .unwrap();
+        out.into_inner()
+    };
+    let up = |bytes: Vec<u8>| nanopost_services::media::MediaUpload {
+        brand_id: None,
+        file_name: "photo.png".into(),
+        bytes,
+        alt_text: String::new(),
+        tags: vec![],
+    };
+    let mine = s.upload_media(&actor, up(img(10))).await.unwrap().media;
+    let theirs = s.upload_media(&other_actor, up(img(200))).await.unwrap().media;
+
+    let info = s.export_my_data(&user).await.unwrap();
+    let files = tar::read(&s.download_export(&user, info.id).await.unwrap().archive).unwrap();
+    let media_files: Vec<_> = files.iter().filter(|f| f.0.starts_with("media/")).collect();
+    assert_eq!(media_files.len(), 1, "only what they uploaded: {:?}", files.iter().map(|f| &f.0).collect::<Vec<_>>());
+    let (name, bytes) = media_files[0];
+    assert_eq!(name, &format!("media/{}.png", mine.id));
+    assert_eq!(nanopost_media::digest(bytes), mine.digest, "the file is the stored one");
+    let manifest: serde_json::Value = serde_json::from_slice(&files[0].1).unwrap();
+    let listed = manifest["files"].as_array().unwrap().iter().find(|f| f["path"] == name.as_str()).unwrap();
+    assert_eq!(listed["sha256"], nanopost_services::privacy::hex(&Sha256::digest(bytes)));
+    let rows: serde_json::Value =
+        serde_json::from_slice(&files.iter().find(|f| f.0 == "data/media.json").unwrap().1).unwrap();
+    assert_eq!(rows[0]["digest"], mine.digest.as_str());
+    assert!(!files.iter().any(|f| f.0.contains(&theirs.id.to_string())));
+    let _ = other;
 }

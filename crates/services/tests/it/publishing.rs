@@ -191,10 +191,15 @@ async fn a_target_without_a_usable_account_fails_with_a_reason_and_others_are_no
     let d = desk().await;
     let owner = &d.w.owner.1;
     let s = &d.w.e.services;
-    // Two LinkedIn accounts (the member and the page) and no choice made: refused, not guessed.
+    // Approved while the brand had one LinkedIn account (the page was disconnected), then the
+    // page came back: two accounts and no choice made, so publishing refuses rather than guesses.
+    let accounts = d.w.accounts.connected_accounts(owner, d.w.brand).await.unwrap();
+    let page = accounts.iter().find(|a| a.external_id.starts_with("urn:li:organization:")).unwrap();
+    d.w.accounts.disconnect(owner, page.id).await.unwrap();
     let post = s.create_post(owner, d.w.brand, linkedin_post("Which one?", None)).await.unwrap();
     let post = s.submit_post(owner, post.id, post.version).await.unwrap();
     let post = s.approve_post(&d.reviewer.1, post.id, &post.content.digest()).await.unwrap();
+    d.w.connect(&d.w.owner, Flavour::Linkedin).await.unwrap();
     let post = d.w.e.services.publish_now(owner, post.id, post.version).await.unwrap();
     assert_eq!(post.state, PostState::Scheduled);
     d.run_due().await;
@@ -355,4 +360,91 @@ async fn a_brand_may_allow_its_posts_to_go_out_later_after_downtime() {
     d.run_due().await;
     assert_eq!(d.w.li.posts().len(), 1, "five hours late, within the brand's eight");
     assert_eq!(d.post(&post).await.state, PostState::Published);
+}
+
+#[tokio::test]
+async fn a_post_for_two_linkedin_accounts_is_not_approved_until_one_is_chosen() {
+    let d = desk().await;
+    let s = &d.w.e.services;
+    let owner = &d.w.owner.1;
+    // As a generated draft arrives: LinkedIn, no account named, and the brand has the member
+    // and the Company Page.
+    let post = s.create_post(owner, d.w.brand, linkedin_post("Which page?", None)).await.unwrap();
+    let post = s.submit_post(owner, post.id, post.version).await.unwrap();
+    let problems = s.target_problems(owner, &post).await.unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].blocks_approval());
+    assert!(problems[0].what_to_do().starts_with("Choose which LinkedIn account"), "{problems:?}");
+
+    let err = s.approve_post(&d.reviewer.1, post.id, &post.content.digest()).await.unwrap_err();
+    let ServiceError::Invalid(v) = &err else { panic!("{err:?}") };
+    assert_eq!(v.0[0].field, "targets");
+    assert!(v.0[0].message.starts_with("Choose which LinkedIn account this post goes to (the brand has 2:"), "{v:?}");
+    let unchanged = d.post(&post).await;
+    assert_eq!(
+        (unchanged.state, unchanged.version, unchanged.approval_id),
+        (PostState::PendingReview, post.version, None)
+    );
+    assert!(s.post(owner, post.id).await.unwrap().approvals.is_empty());
+
+    // Choosing the member (an edit: the new content is what gets approved) settles it.
+    let chosen =
+        s.edit_post(owner, post.id, post.version, linkedin_post("Which page?", Some(&d.member))).await.unwrap();
+    assert!(s.target_problems(owner, &chosen).await.unwrap().is_empty());
+    let approved = s.approve_post(&d.reviewer.1, post.id, &chosen.content.digest()).await.unwrap();
+    assert_eq!(approved.state, PostState::Approved);
+}
+
+#[tokio::test]
+async fn with_one_account_per_network_an_unnamed_target_resolves_and_a_gone_account_blocks() {
+    let d = desk().await;
+    let s = &d.w.e.services;
+    let owner = &d.w.owner.1;
+    let accounts = d.w.accounts.connected_accounts(owner, d.w.brand).await.unwrap();
+    let page = accounts.iter().find(|a| a.external_id.starts_with("urn:li:organization:")).unwrap();
+    let page_urn = page.external_id.clone();
+    d.w.accounts.disconnect(owner, page.id).await.unwrap();
+
+    // One LinkedIn account left: the draft that names none goes to it, nothing to choose.
+    let post = s.create_post(owner, d.w.brand, linkedin_post("Only one", None)).await.unwrap();
+    let post = s.submit_post(owner, post.id, post.version).await.unwrap();
+    assert!(s.target_problems(owner, &post).await.unwrap().is_empty());
+    s.approve_post(&d.reviewer.1, post.id, &post.content.digest()).await.unwrap();
+
+    // A post naming the disconnected page cannot be approved; hostile ids are just "not connected".
+    for named in [page_urn.as_str(), "urn:li:person:<script>", ""] {
+        let post = s.create_post(owner, d.w.brand, linkedin_post("Gone", Some(named))).await.unwrap();
+        let post = s.submit_post(owner, post.id, post.version).await.unwrap();
+        let err = s.approve_post(&d.reviewer.1, post.id, &post.content.digest()).await.unwrap_err();
+        assert!(
+            matches!(&err, ServiceError::Invalid(v) if v.0[0].message.contains("is not connected to this brand")),
+            "{err:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_people_taking_the_next_queue_slot_at_once_get_two_slots() {
+    let d = desk().await;
+    let s = &d.w.e.services;
+    let owner = &d.w.owner.1;
+    let brand = s.brand(owner, d.w.brand).await.unwrap();
+    let mut input = nanopost_domain::brand::BrandInput::from(&brand.profile);
+    input.slots = vec!["mon 09:00".into(), "wed 09:00".into(), "fri 09:00".into()];
+    s.update_brand(owner, brand.id, &input).await.unwrap();
+    let mut posts = vec![];
+    for i in 0..6 {
+        posts.push(d.approved(&format!("Queued {i}"), SignedDuration::from_hours(1)).await);
+    }
+    let mut placing = tokio::task::JoinSet::new();
+    for p in &posts {
+        let (s, owner, id, version) = (s.clone(), owner.clone(), p.id, p.version);
+        placing.spawn(async move { s.schedule_in_next_slot(&owner, id, version).await });
+    }
+    let placed: Vec<Post> = placing.join_all().await.into_iter().map(Result::unwrap).collect();
+    let mut at: Vec<Timestamp> = placed.iter().map(|p| p.schedule.as_ref().unwrap().instant()).collect();
+    at.sort();
+    at.dedup();
+    assert_eq!(at.len(), 6, "six posts, six different slots: {at:?}");
+    assert!(placed.iter().all(|p| p.state == PostState::Scheduled && p.approval_id.is_some()));
 }

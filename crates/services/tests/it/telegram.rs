@@ -12,7 +12,9 @@ use nanopost_domain::role::Role;
 use nanopost_fakes::telegram::{ChatMessage, too_many_requests};
 use nanopost_fakes::{FakeTelegram, Route, TelegramConfig};
 use nanopost_jobs::{Claim, JobQueue};
-use nanopost_services::telegram::{CHANGED_ANSWER, SEND_REVIEW, TELEGRAM_REJECT_REASON, TelegramChannel};
+use nanopost_services::telegram::{
+    CHANGED_ANSWER, OUTDATED_NOTE, SEND_REVIEW, TELEGRAM_REJECT_REASON, TelegramChannel,
+};
 use nanopost_services::{Actor, Argon2Params, ServiceConfig, ServiceError, Services};
 use nanopost_storage::{Store, User};
 use nanopost_telegram::{Bot, BotConfig, BotToken};
@@ -481,4 +483,98 @@ async fn deleting_an_account_unlinks_its_telegram_chat_at_once() {
     w.submitted_post(&w.owner.1, "Not for a deleted account").await;
     assert!(w.run_send_jobs().await.is_empty());
     assert_eq!(w.tg.bot_messages(REVIEWER_CHAT).len(), before);
+}
+
+#[tokio::test]
+async fn an_edit_during_review_sends_the_new_version_and_retires_the_old_buttons() {
+    let w = world().await;
+    let (_, reviewer) = w.e.member(&w.owner.1, "reviewer@example.com", Role::Reviewer).await;
+    w.link(&reviewer, REVIEWER_CHAT).await;
+    let post = w.submitted_post(&w.owner.1, "Version one").await;
+    w.run_send_jobs().await;
+    let first = w.tg.last_bot_message(REVIEWER_CHAT).unwrap();
+    assert_eq!(first.buttons().len(), 3);
+
+    // Saving the same content again is no new version: nothing more is sent.
+    let same = w.s().edit_post(&w.owner.1, post.id, post.version, content("Version one")).await.unwrap();
+    assert!(w.run_send_jobs().await.is_empty());
+    assert_eq!(w.tg.last_bot_message(REVIEWER_CHAT).unwrap().message_id, first.message_id);
+
+    let edited = w.s().edit_post(&w.owner.1, post.id, same.version, content("Version two")).await.unwrap();
+    assert!(w.run_send_jobs().await.is_empty());
+    let second = w.tg.last_bot_message(REVIEWER_CHAT).unwrap();
+    assert_ne!(second.message_id, first.message_id, "the new version is a new message");
+    assert!(second.text.as_deref().unwrap().contains("Version two"));
+    assert_eq!(second.buttons().len(), 3);
+    let old = w.tg.messages(REVIEWER_CHAT).into_iter().find(|m| m.message_id == first.message_id).unwrap();
+    assert!(old.buttons().is_empty(), "the old version's buttons are gone");
+    let old_text = old.text.unwrap();
+    assert!(old_text.contains("Version one") && old_text.ends_with(OUTDATED_NOTE), "{old_text}");
+    assert!(
+        w.tg.user_presses_button(REVIEWER_CHAT, first.message_id, &first.button("✅ Approve").unwrap()).await.is_err()
+    );
+
+    // The new message approves the new content.
+    w.press(REVIEWER_CHAT, "✅ Approve").await;
+    let view = w.s().post(&w.owner.1, post.id).await.unwrap();
+    assert_eq!(view.post.state, PostState::Approved);
+    assert_eq!(view.approvals[0].digest, edited.content.digest());
+}
+
+#[tokio::test]
+async fn approve_on_a_draft_whose_linkedin_account_is_not_chosen_says_what_to_do() {
+    let w = world().await;
+    let (_, reviewer) = w.e.member(&w.owner.1, "reviewer@example.com", Role::Reviewer).await;
+    w.link(&reviewer, REVIEWER_CHAT).await;
+    let post = w.submitted_post(&w.owner.1, "Member or page?").await;
+    for (urn, name) in [("urn:li:person:1", "Ada Lovelace"), ("urn:li:organization:2", "Acme Page")] {
+        w.s().store().save_connected_account(&linkedin_account(&post, urn, name)).await.unwrap();
+    }
+    w.run_send_jobs().await;
+
+    let after = w.press(REVIEWER_CHAT, "✅ Approve").await;
+    let (answer, alert) = w.last_answer();
+    assert!(alert);
+    assert!(
+        answer.starts_with(
+            "Not approved. Choose which LinkedIn account this post goes to (the brand has 2: Ada Lovelace, Acme Page)"
+        ),
+        "{answer}"
+    );
+    let view = w.s().post(&w.owner.1, post.id).await.unwrap();
+    assert_eq!(view.post.state, PostState::PendingReview);
+    assert!(view.approvals.is_empty());
+    assert_eq!(after.buttons().len(), 3, "nothing decided: the buttons stay until a new version comes");
+}
+
+fn linkedin_account(post: &Post, urn: &str, name: &str) -> nanopost_storage::ConnectedAccount {
+    use nanopost_storage::{AccountKind, AccountStatus, ConnectedAccountId, SealedSecret, SealedTokens};
+    let sealed = SealedSecret { nonce: vec![1; 24], ciphertext: vec![2; 32] };
+    nanopost_storage::ConnectedAccount {
+        id: ConnectedAccountId::new(),
+        workspace_id: post.workspace_id,
+        brand_id: post.brand_id,
+        network: nanopost_domain::network::Network::Linkedin,
+        kind: if urn.contains("organization") {
+            AccountKind::LinkedinOrganization
+        } else {
+            AccountKind::LinkedinMember
+        },
+        grant_id: uuid::Uuid::now_v7(),
+        external_id: urn.into(),
+        display_name: name.into(),
+        handle: None,
+        details: Default::default(),
+        scopes: vec![],
+        tokens: SealedTokens { key_id: "k".into(), wrapped_key: vec![3; 72], access: sealed, refresh: None },
+        token_version: 1,
+        token_issued_at: post.created_at,
+        access_expires_at: None,
+        refresh_expires_at: None,
+        refresh_due_at: None,
+        status: AccountStatus::Active,
+        status_reason: None,
+        created_at: post.created_at,
+        updated_at: post.created_at,
+    }
 }

@@ -32,6 +32,7 @@ calendar_contract![
     days_are_counted_with_their_first_posts,
     details_of_shown_posts_only,
     publications_of_several_posts_in_one_read,
+    placements_in_one_brand_never_share_a_slot,
 ];
 
 fn at_local(p: &mut Post, local: &str) {
@@ -229,4 +230,59 @@ async fn publications_of_several_posts_in_one_read(s: Store) {
     assert!(got.iter().all(|p| p.workspace_id == ws.id));
     assert_eq!(got.iter().find(|p| p.post_id == a.id).unwrap().network, Network::Instagram, "recorded order per post");
     assert!(s.publications_of_posts(ws.id, &[]).await.unwrap().is_empty());
+}
+
+/// Eight placements at once into one brand's queue (each picks the first candidate nobody
+/// holds): the brand is held while one chooses and writes, so each gets its own slot. A stale
+/// version is refused, and a post of another brand is not written.
+async fn placements_in_one_brand_never_share_a_slot(s: Store) {
+    let (owner, ws) = owner(&s, "slots@example.com").await;
+    let acme = brand(ws.id, "Acme");
+    let rival = brand(ws.id, "Rival");
+    s.insert_brand(&acme).await.unwrap();
+    s.insert_brand(&rival).await.unwrap();
+    let candidates: Vec<Schedule> = (1..=12)
+        .map(|d| Schedule::new(format!("2026-06-{d:02}T09:00").parse().unwrap(), "Europe/Berlin").unwrap())
+        .collect();
+    let mut posts = vec![];
+    for i in 0..8 {
+        let p = post(ws.id, acme.id, owner.id, &format!("queued {i}"));
+        s.insert_post(&p).await.unwrap();
+        posts.push(p);
+    }
+    let from: jiff::Timestamp = "2026-05-31T00:00:00Z".parse().unwrap();
+    let to: jiff::Timestamp = "2026-07-01T00:00:00Z".parse().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for p in posts.clone() {
+        let (s, candidates) = (s.clone(), candidates.clone());
+        tasks.spawn(async move {
+            let place = |taken: &[nanopost_storage::CalendarEntry]| {
+                let free = candidates.iter().find(|c| !taken.iter().any(|e| e.at == c.instant()))?;
+                let mut placed = p.clone();
+                placed.schedule = Some(free.clone());
+                Some((placed, None))
+            };
+            s.place_post_in_slot(p.workspace_id, p.brand_id, from, to, 1000, &place).await.unwrap().unwrap()
+        });
+    }
+    let placed = tasks.join_all().await;
+    let mut at: Vec<jiff::Timestamp> = placed.iter().map(|p| p.schedule.as_ref().unwrap().instant()).collect();
+    at.sort();
+    let expected: Vec<jiff::Timestamp> = candidates[..8].iter().map(Schedule::instant).collect();
+    assert_eq!(at, expected, "the first eight candidates, one post each");
+    assert!(placed.iter().all(|p| p.version == 2));
+
+    // What was read is written only if nobody changed it since.
+    let stale = |_: &[nanopost_storage::CalendarEntry]| Some((posts[0].clone(), None));
+    assert!(matches!(
+        s.place_post_in_slot(ws.id, acme.id, from, to, 1000, &stale).await,
+        Err(nanopost_storage::StorageError::Stale)
+    ));
+    // Holding one brand does not allow writing another brand's post.
+    let other = post(ws.id, rival.id, owner.id, "rival");
+    s.insert_post(&other).await.unwrap();
+    let wrong = |_: &[nanopost_storage::CalendarEntry]| Some((other.clone(), None));
+    assert!(s.place_post_in_slot(ws.id, acme.id, from, to, 1000, &wrong).await.is_err());
+    // Nothing chosen, nothing written.
+    assert!(s.place_post_in_slot(ws.id, acme.id, from, to, 1000, &|_| None).await.unwrap().is_none());
 }

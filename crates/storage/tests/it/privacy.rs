@@ -43,6 +43,8 @@ privacy_contract![
     retention_removes_what_is_due_and_nothing_else,
     rights_requests_are_listed_soonest_due_first,
     promise_breach_notify_lists_affected_people_and_workspaces,
+    operators_are_granted_revoked_and_lose_the_right_on_deactivation,
+    the_config_fingerprint_is_replaced_with_its_audit_entry_in_one_go,
 ];
 
 async fn run<F, Fut>(db: TestDb, case: F)
@@ -538,4 +540,59 @@ async fn promise_breach_notify_lists_affected_people_and_workspaces(s: Store, _u
         s.affected_people(DataClass::BrandContent).await.unwrap().into_iter().map(|p| p.user_id).collect();
     assert!(content_people.contains(&o.id) && content_people.contains(&m.id));
     assert_eq!(content_people.len(), 2);
+}
+
+async fn operators_are_granted_revoked_and_lose_the_right_on_deactivation(s: Store, _url: String) {
+    let now = t(1_800_000_000);
+    let (u, ws) = owner(&s, "op@example.com").await;
+    let (other, _) = owner(&s, "other@example.com").await;
+    let granted = audit(None, None, "operator.granted", now);
+    assert!(!s.is_operator(u.id).await.unwrap());
+    assert!(s.grant_operator(u.id, now, &granted).await.unwrap());
+    assert!(!s.grant_operator(u.id, now, &audit(None, None, "operator.granted", now)).await.unwrap(), "once");
+    assert!(s.is_operator(u.id).await.unwrap() && !s.is_operator(other.id).await.unwrap());
+    let ops = s.operators().await.unwrap();
+    assert_eq!(ops.iter().map(|o| o.email.as_str()).collect::<Vec<_>>(), ["op@example.com"]);
+    // The grant is an instance entry; an entry of a workspace or of an account is not.
+    s.append_audit(&audit(None, Some(u.id), "auth.sign_in", now)).await.unwrap();
+    let instance = s.instance_audit_log(PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(instance.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["operator.granted"]);
+    // …and the operator's workspace does not see it (its sign-in, yes).
+    let in_ws = s.audit_log(ws.id, PageRequest::first(10)).await.unwrap().items;
+    assert_eq!(in_ws.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["auth.sign_in"]);
+
+    assert!(s.revoke_operator(u.id, &audit(None, None, "operator.revoked", now)).await.unwrap());
+    assert!(!s.revoke_operator(u.id, &audit(None, None, "operator.revoked", now)).await.unwrap());
+    assert!(!s.is_operator(u.id).await.unwrap());
+    assert_eq!(s.instance_audit_log(PageRequest::first(10)).await.unwrap().items.len(), 2, "nothing for a no-op");
+
+    // A deactivated account operates nothing, at once.
+    s.grant_operator(u.id, now, &audit(None, None, "operator.granted", now)).await.unwrap();
+    let d = AccountDeletion {
+        user_id: u.id,
+        contact: u.email.clone(),
+        requested_at: now,
+        purge_after: now,
+        tombstone_email: nanopost_domain::account::Email::parse("gone@nanopost.invalid").unwrap(),
+    };
+    s.deactivate_account(&d, &[]).await.unwrap();
+    assert!(!s.is_operator(u.id).await.unwrap());
+}
+
+async fn the_config_fingerprint_is_replaced_with_its_audit_entry_in_one_go(s: Store, _url: String) {
+    let now = t(1_800_000_000);
+    assert!(s.config_fingerprint().await.unwrap().is_empty());
+    let first: std::collections::BTreeMap<String, String> =
+        [("listen".to_owned(), "a".to_owned()), ("log".to_owned(), "b".to_owned())].into();
+    s.replace_config_fingerprint(&first, now, Some(&audit(None, None, "config.changed", now))).await.unwrap();
+    assert_eq!(s.config_fingerprint().await.unwrap(), first);
+    let second: std::collections::BTreeMap<String, String> = [("listen".to_owned(), "c".to_owned())].into();
+    s.replace_config_fingerprint(&second, now, None).await.unwrap();
+    assert_eq!(s.config_fingerprint().await.unwrap(), second, "keys gone from the configuration go");
+    let log = s.instance_audit_log(PageRequest::first(10)).await.unwrap();
+    assert_eq!(log.items.len(), 1);
+    assert_eq!(log.items[0].action, "config.changed");
+    // Paging works from an entry on.
+    let next = s.instance_audit_log(PageRequest { limit: 10, after: Some(log.items[0].id) }).await.unwrap();
+    assert!(next.items.is_empty());
 }

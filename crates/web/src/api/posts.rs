@@ -345,6 +345,7 @@ fn digest(raw: &str) -> Result<ContentDigest, Problem> {
     responses(
         (status = 200, description = "Approved (or scheduled, if it has a time); recorded with who, when and channel `api`", body = PostResponse),
         (status = 409, description = "The content changed since the reviewer saw it, or the post is not pending review", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A target cannot go to one account (the brand has several on that network and the post names none, or it names one not connected): `errors` on `targets` say what to choose", body = crate::problem::ProblemBody, content_type = "application/problem+json"),
     ),
 )]
 pub async fn approve(

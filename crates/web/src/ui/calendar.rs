@@ -11,7 +11,9 @@
 //! the next); only those shown get their excerpt and publications read, one query each. Week
 //! and day views carry a small form per post to pick a new time; published, failed and
 //! unconfirmed posts show their status per network with the permalink or the reason, linking
-//! to the editor's publishing section for a retry.
+//! to the editor's publishing section for a retry. With JavaScript (/static/calendar.js), the
+//! posts that may move can also be dragged onto another day or hour: the drop posts the same
+//! reschedule form.
 
 use super::posts::{BrandOption, state_class};
 use super::publishing::{PublicationRow, rows};
@@ -200,6 +202,8 @@ struct CalendarPage {
     today: String,
     total: u64,
     errors: Vec<FieldError>,
+    /// The viewer may move posts: the page carries the drag-and-drop form and script.
+    can_move: bool,
 }
 
 impl CalendarPage {
@@ -410,6 +414,7 @@ async fn calendar_page(
         today: today.to_string(),
         total,
         errors,
+        can_move: can_edit,
         chrome: ctx.chrome,
     };
     Ok(render(status, &page))

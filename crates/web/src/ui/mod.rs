@@ -6,12 +6,15 @@
 //! `Forbidden`); pages only hide the buttons a role cannot use, asking `actor.can(…)`.
 
 mod accounts;
+mod assets;
 mod auth;
 mod brands;
 mod calendar;
+mod demo;
 mod generate;
 pub(crate) mod media;
 mod notifications;
+mod operator;
 mod post_media;
 mod posts;
 mod preview;
@@ -101,8 +104,11 @@ pub fn routes() -> Router<AppState> {
         .route("/w/{ws}/media/{id}/delete", post(media::delete))
         .route("/media/{token}", get(media::serve))
         .merge(privacy::routes())
+        .merge(operator::routes())
         .merge(notifications::routes())
         .merge(generate::routes())
+        .merge(assets::routes())
+        .merge(demo::routes())
         .layer(middleware::from_fn(page_headers))
         // Unknown URLs get a page too (the API answers its own unknown paths with problem+json).
         .fallback(page_not_found)

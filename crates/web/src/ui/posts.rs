@@ -373,7 +373,10 @@ struct EditorPage {
     digest: String,
     networks: Vec<NetworkField>,
     schedule_value: String,
-    schedule_utc: String,
+    /// What the post's time means in its state (waiting for approval, scheduled, published…).
+    schedule_note: String,
+    /// Why some targets have no account (blocking ones first); shown before anyone approves.
+    target_problems: Vec<TargetProblem>,
     rejection_reason: Option<String>,
     approvals: Vec<ApprovalRow>,
     publications: Vec<super::publishing::PublicationRow>,
@@ -429,6 +432,9 @@ pub(super) async fn editor_page(
         None => vec![],
     };
     let publications = s.publications(&ctx.actor, post.id).await?;
+    // Once it went out (or is going), where it went is the publications' business.
+    let target_problems =
+        if post.state.is_locked() { vec![] } else { target_problems(&s.target_problems(&ctx.actor, post).await?) };
     let media = super::post_media::panel(state, &ctx.actor, post).await?;
     let ai = super::generate::editor_section(state, &ctx.actor, post).await?;
     let page = EditorPage {
@@ -451,7 +457,8 @@ pub(super) async fn editor_page(
         schedule_value: again.schedule_value.unwrap_or_else(|| {
             post.schedule.as_ref().map(|s| s.local.strftime("%Y-%m-%dT%H:%M").to_string()).unwrap_or_default()
         }),
-        schedule_utc: post.schedule.as_ref().map(|s| fmt_ts(s.instant())).unwrap_or_default(),
+        schedule_note: schedule_note(post, s.now()),
+        target_problems,
         rejection_reason: post.rejection_reason.clone(),
         approvals: view
             .approvals
@@ -483,6 +490,49 @@ pub(super) async fn editor_page(
         chrome: ctx.chrome,
     };
     Ok(render(status, &page))
+}
+
+/// A target without an account to go to, as the editor and the review queue show it.
+pub struct TargetProblem {
+    pub text: String,
+    /// Approving is refused until it is fixed.
+    pub blocking: bool,
+}
+
+/// The sentences of [`nanopost_services::Services::target_problems`], blocking ones first.
+pub fn target_problems(problems: &[nanopost_domain::targets::Unresolved]) -> Vec<TargetProblem> {
+    let mut out: Vec<TargetProblem> =
+        problems.iter().map(|p| TargetProblem { text: p.what_to_do(), blocking: p.blocks_approval() }).collect();
+    out.sort_by_key(|p| !p.blocking);
+    out
+}
+
+/// What the post's time means now: before approval it is a plan, after it a promise, and once
+/// the post went out (or tried to) a record.
+pub fn schedule_note(post: &Post, now: jiff::Timestamp) -> String {
+    let Some(s) = &post.schedule else {
+        return match post.state {
+            PostState::Approved => "Approved and not scheduled: set a time below, or publish it now.".into(),
+            _ => "Not scheduled.".into(),
+        };
+    };
+    let at = format!("{} {} ({})", s.local.strftime("%Y-%m-%d %H:%M"), s.timezone, fmt_ts(s.instant()));
+    match post.state {
+        PostState::Draft | PostState::PendingReview | PostState::Rejected => {
+            format!("Publishes at {at}, once approved.")
+        }
+        PostState::Approved | PostState::Scheduled if s.instant() <= now => {
+            format!("Approved; publishing now (set for {at}).")
+        }
+        PostState::Approved | PostState::Scheduled => format!("Approved and scheduled: publishes at {at}."),
+        PostState::Publishing => format!("Publishing now (set for {at}); see Publishing for each network."),
+        PostState::Published => format!("Published (set for {at}); see Publishing for the links."),
+        PostState::Failed => format!("Did not go out (set for {at}); see Publishing for why, and to try again."),
+        PostState::Unconfirmed => {
+            format!("Sent at {at}, but not every network confirmed it; see Publishing for what to check.")
+        }
+        PostState::Archived => format!("Archived; it was set for {at}."),
+    }
 }
 
 pub async fn editor(State(state): State<AppState>, ctx: WsCtx) -> PageResult {

@@ -9,12 +9,14 @@
 use super::auth::MessagePage;
 use super::{Chrome, FieldError, FormOutcome, PageError, PageResult, WsCtx, fmt_ts, form_outcome, render};
 use crate::AppState;
-use crate::session::{CsrfForm, CurrentUser, MaybeUser, PreCsrf, PublicForm, clear_session_cookie, cookie};
+use crate::session::{
+    CsrfForm, CurrentUser, MaybeUser, PRE_CSRF_COOKIE, PreCsrf, PublicForm, clear_session_cookie, cookie, safe_next,
+};
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, SET_COOKIE, USER_AGENT};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Request, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE, COOKIE, SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -141,6 +143,68 @@ async fn sub_processors(State(state): State<AppState>, MaybeUser(user): MaybeUse
 // Cookie settings
 // ---------------------------------------------------------------------------------------------
 
+// The banner asks until the visitor chose under the current policy version (the consent
+// cookie says which): a new policy version asks again. It is a plain form, so it works without
+// JavaScript, and it never shows on the cookie settings page itself (the same choice, in full).
+//
+// Layout does not know the request, so [`consent_banner`] (a middleware) decides per request
+// and leaves what the banner needs where `base.html` finds it: [`banner`].
+
+/// What the banner needs on this page.
+#[derive(Debug, Clone)]
+pub struct Banner {
+    /// The double-submit value of the `np_csrf` cookie (the banner posts a public form).
+    pub csrf: String,
+    /// Where to come back to after choosing.
+    pub next: String,
+}
+
+tokio::task_local! {
+    static BANNER: Option<Banner>;
+}
+
+/// The banner for the page being rendered, if it should show (called by `base.html`).
+pub fn banner() -> Option<Banner> {
+    BANNER.try_with(Clone::clone).ok().flatten()
+}
+
+/// Decides whether this request's page shows the banner. A visitor who never had a form token
+/// gets one now: it is put into the request as if the browser had sent it, so the page's own
+/// forms and the banner share one value, and it is set as the `np_csrf` cookie (essential) on
+/// the HTML page that carries the banner.
+pub async fn consent_banner(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    // Pages only: the API, stylesheets and media files never carry a banner.
+    let page = !["/api/", "/static/", "/media/"].iter().any(|p| path.starts_with(p));
+    let wanted = page && path != "/privacy/cookies" && cookie_choice(req.headers()).is_none();
+    if !wanted {
+        return BANNER.scope(None, next.run(req)).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let pre = match PreCsrf::from_request_parts(&mut parts, &state).await {
+        Ok(p) => p,
+        Err(never) => match never {},
+    };
+    let fresh = cookie(&parts.headers, PRE_CSRF_COOKIE) != Some(pre.value.as_str());
+    if fresh && !pre.value.is_empty() {
+        let line = format!("{PRE_CSRF_COOKIE}={}", pre.value);
+        if let Ok(v) = HeaderValue::try_from(line) {
+            parts.headers.append(COOKIE, v);
+        }
+    }
+    let back = if parts.method == Method::GET {
+        parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_owned()
+    } else {
+        parts.uri.path().to_owned()
+    };
+    req = Request::from_parts(parts, body);
+    let banner = Banner { csrf: pre.value.clone(), next: safe_next(&back).to_owned() };
+    let res = BANNER.scope(Some(banner), next.run(req)).await;
+    let is_html =
+        res.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if fresh && is_html { (pre, res).into_response() } else { res }
+}
+
 /// The choice in the consent cookie: `Some(true)` allow, `Some(false)` deny, `None` not asked
 /// (or asked under an older policy).
 pub fn cookie_choice(headers: &HeaderMap) -> Option<(bool, String)> {
@@ -198,6 +262,9 @@ async fn cookies_page(
 #[serde(deny_unknown_fields)]
 pub struct CookieForm {
     choice: String,
+    /// Set by the banner: the page to return to.
+    #[serde(default)]
+    next: Option<String>,
 }
 
 async fn save_cookies(
@@ -213,12 +280,21 @@ async fn save_cookies(
     };
     let visitor = cookie_choice(&headers).map(|c| c.1).unwrap_or_else(|| SecretToken::generate().expose().to_owned());
     state.services.record_cookie_choice(user.as_ref().map(|u| u.user.id), &visitor, allow).await?;
+    // HttpOnly: only the server reads it (no script on these pages needs the choice).
     let value = format!(
         "{CONSENT_COOKIE}={}.{}.{visitor}; HttpOnly; SameSite=Lax; Path=/; Max-Age=31536000{}",
         PRIVACY_POLICY_VERSION.replace('-', ""),
         if allow { "allow" } else { "deny" },
         if state.config.public_url.starts_with("https://") { "; Secure" } else { "" }
     );
+    if let Some(back) = form.data.next.as_deref() {
+        // From the banner: back to the page it was on, now without the banner.
+        let mut res = Redirect::to(safe_next(back)).into_response();
+        if let Ok(v) = HeaderValue::try_from(value) {
+            res.headers_mut().append(SET_COOKIE, v);
+        }
+        return Ok(res);
+    }
     let page = CookiesPage {
         chrome: chrome_of(&state, &user).await?,
         csrf: form.pre.value.clone(),

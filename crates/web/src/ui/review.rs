@@ -104,6 +104,8 @@ pub struct QueueItem {
     pub next_slot: Option<String>,
     pub has_slots: bool,
     pub previews: Vec<NetworkPreview>,
+    /// Targets without an account to go to (see the editor's).
+    pub target_problems: Vec<super::posts::TargetProblem>,
     /// Why the last action on this item was refused.
     pub errors: Vec<FieldError>,
     pub reject_reason: String,
@@ -198,6 +200,7 @@ async fn queue_page(
     for p in &page.items {
         let Some(b) = brands.iter().find(|b| b.id == p.brand_id) else { continue };
         let mine = again.post == Some(p.id);
+        let problems = super::posts::target_problems(&s.target_problems(&ctx.actor, p).await?);
         items.push(item(
             p,
             b,
@@ -206,6 +209,7 @@ async fn queue_page(
             &url,
             tiktok_private,
             slots.get(&p.brand_id).cloned().flatten(),
+            problems,
             mine.then_some(&again),
         ));
     }
@@ -249,6 +253,7 @@ fn item(
     url: &dyn Fn(MediaId) -> String,
     tiktok_private: bool,
     next_slot: Option<Schedule>,
+    target_problems: Vec<super::posts::TargetProblem>,
     again: Option<&Again>,
 ) -> QueueItem {
     QueueItem {
@@ -270,6 +275,7 @@ fn item(
         next_slot: next_slot.as_ref().map(schedule_label),
         has_slots: !brand.profile.cadence.slots.is_empty(),
         previews: previews(brand, &p.content, media, url, tiktok_private),
+        target_problems,
         errors: again
             .map(|a| {
                 a.errors.iter().map(|e| FieldError { label: e.label.clone(), message: e.message.clone() }).collect()

@@ -129,6 +129,60 @@ pub async fn pending(app: &TestApp, actor: &Actor, brand: &Brand, caption: &str)
     app.services.submit_post(actor, p.id, p.version).await.expect("submit")
 }
 
+/// Gives the brand two LinkedIn accounts, a member (`urn:li:person:1`, "Ada Lovelace") and a
+/// Company Page (`urn:li:organization:2`, "Acme Page"), as a LinkedIn connection does. The
+/// rows carry placeholder tokens: enough to choose targets, not to publish.
+pub async fn two_linkedin_accounts(app: &TestApp, brand: &Brand) {
+    use nanopost_storage::{
+        AccountKind, AccountStatus, ConnectedAccount, ConnectedAccountId, SealedSecret, SealedTokens,
+    };
+    for (urn, name, kind) in [
+        ("urn:li:person:1", "Ada Lovelace", AccountKind::LinkedinMember),
+        ("urn:li:organization:2", "Acme Page", AccountKind::LinkedinOrganization),
+    ] {
+        let sealed = SealedSecret { nonce: vec![1; 24], ciphertext: vec![2; 32] };
+        let account = ConnectedAccount {
+            id: ConnectedAccountId::new(),
+            workspace_id: brand.workspace_id,
+            brand_id: brand.id,
+            network: Network::Linkedin,
+            kind,
+            grant_id: uuid::Uuid::now_v7(),
+            external_id: urn.into(),
+            display_name: name.into(),
+            handle: None,
+            details: BTreeMap::new(),
+            scopes: vec![],
+            tokens: SealedTokens { key_id: "k".into(), wrapped_key: vec![3; 72], access: sealed, refresh: None },
+            token_version: 1,
+            token_issued_at: brand.created_at,
+            access_expires_at: None,
+            refresh_expires_at: None,
+            refresh_due_at: None,
+            status: AccountStatus::Active,
+            status_reason: None,
+            created_at: brand.created_at,
+            updated_at: brand.created_at,
+        };
+        app.services.store().save_connected_account(&account).await.expect("account");
+    }
+}
+
+/// A LinkedIn post that names no account, waiting for review.
+pub async fn pending_linkedin(app: &TestApp, actor: &Actor, brand: &Brand, caption: &str) -> Post {
+    let content = PostContent {
+        variants: vec![Variant {
+            network: Network::Linkedin,
+            caption: caption.into(),
+            media: vec![],
+            options: BTreeMap::new(),
+        }],
+        targets: vec![Target { network: Network::Linkedin, account: None }],
+    };
+    let p = app.services.create_post(actor, brand.id, content).await.expect("post");
+    app.services.submit_post(actor, p.id, p.version).await.expect("submit")
+}
+
 /// Everything a workspace holds, as text, to show that a refused request changed nothing.
 /// (An approval is written together with its post's state, version and `approval_id`, so the
 /// posts cover approvals too.)

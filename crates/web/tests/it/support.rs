@@ -169,3 +169,45 @@ pub async fn body_text(res: Response<Body>) -> String {
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+/// The connected-account use cases of `app` over `networks` (a vault with a fixed installation
+/// secret: tests only).
+pub fn accounts(app: &TestApp, networks: nanopost_platforms::vault::Networks) -> nanopost_services::Accounts {
+    use nanopost_platforms::custody::{KeyRing, derive_key};
+    let secret = [7u8; 32];
+    let vault = nanopost_platforms::vault::Vault::new(
+        app.services.store().clone(),
+        KeyRing::from_installation_secret(&secret),
+        derive_key(&secret, "oauth-pkce/v1"),
+        networks,
+    );
+    nanopost_services::Accounts::new(app.services.clone(), Arc::new(vault))
+}
+
+/// The LinkedIn adapter pointed at the fake, its callback under `public_url`.
+pub fn linkedin_on(fake: &nanopost_fakes::FakeLinkedIn, public_url: &str) -> nanopost_platforms::linkedin::Linkedin {
+    use nanopost_fakes::demo;
+    use nanopost_platforms::config::{AppCredentials, LinkedinConfig};
+    let credentials = AppCredentials {
+        client_id: demo::LINKEDIN_CLIENT_ID.into(),
+        client_secret: nanopost_platforms::Secret::new(demo::LINKEDIN_CLIENT_SECRET),
+    };
+    let mut config = LinkedinConfig::new(credentials, &format!("{public_url}/oauth/linkedin/callback"));
+    config.oauth_url = fake.base_url();
+    config.api_url = fake.base_url();
+    nanopost_platforms::linkedin::Linkedin::new(config)
+}
+
+/// The TikTok adapter pointed at the fake, its callback under `public_url`.
+pub fn tiktok_on(fake: &nanopost_fakes::FakeTikTok, public_url: &str) -> nanopost_platforms::tiktok::Tiktok {
+    use nanopost_fakes::demo;
+    use nanopost_platforms::config::{AppCredentials, TiktokConfig};
+    let credentials = AppCredentials {
+        client_id: demo::TIKTOK_CLIENT_KEY.into(),
+        client_secret: nanopost_platforms::Secret::new(demo::TIKTOK_CLIENT_SECRET),
+    };
+    let mut config = TiktokConfig::new(credentials, &format!("{public_url}/oauth/tiktok/callback"));
+    config.authorize_url = fake.base_url();
+    config.api_url = fake.base_url();
+    nanopost_platforms::tiktok::Tiktok::new(config)
+}

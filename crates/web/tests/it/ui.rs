@@ -2,14 +2,17 @@
 //! posted urlencoded with their hidden CSRF field.
 
 mod accounts;
+mod assets;
 mod calendar;
 mod connections;
 mod csrf;
+mod demo_mailbox;
 mod generate;
 mod input;
 mod media;
 mod notifications;
 mod privacy;
+mod privacy_operator;
 mod publishing;
 mod review;
 mod review_queue;

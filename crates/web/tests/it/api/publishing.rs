@@ -6,23 +6,14 @@ use crate::support::TestApp;
 use nanopost_domain::clock::Clock;
 use nanopost_domain::role::{Role, Scope};
 use nanopost_jobs::{Handlers, Runtime, RuntimeConfig};
-use nanopost_platforms::custody::{KeyRing, derive_key};
-use nanopost_platforms::vault::{Networks, Vault};
-use nanopost_services::Accounts;
+use nanopost_platforms::vault::Networks;
 use nanopost_services::publishing::Publishing;
 use serde_json::json;
 use std::sync::Arc;
 
 /// Runs due publishing jobs on an installation with no network configured.
 async fn run_jobs(app: &TestApp) -> usize {
-    let secret = [5u8; 32];
-    let vault = Vault::new(
-        app.services.store().clone(),
-        KeyRing::from_installation_secret(&secret),
-        derive_key(&secret, "oauth-pkce/v1"),
-        Networks::default(),
-    );
-    let accounts = Accounts::new(app.services.clone(), Arc::new(vault));
+    let accounts = crate::support::accounts(app, Networks::default());
     let clock: Arc<dyn Clock> = app.clock.clone();
     let handlers = Publishing::new(&accounts).register(Handlers::new());
     let runtime = Runtime::new(app.services.queue().clone(), handlers, RuntimeConfig::default(), clock);

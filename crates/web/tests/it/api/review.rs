@@ -180,3 +180,37 @@ async fn archive_then_delete() {
     get(&app, &path, &token).await.problem(404);
     call(&app, "DELETE", &path, Some(&token), None).await.problem(404);
 }
+
+#[tokio::test]
+async fn approving_a_post_whose_linkedin_account_is_not_chosen_is_422_on_targets() {
+    let app = TestApp::new().await;
+    let team = app.team("targets").await;
+    let owner = app.actor(team.user(Role::Owner), team.workspace).await;
+    let reviewer = app.api_token(team.user(Role::Reviewer), team.workspace, &Scope::ALL).await;
+    let brand = super::brand(&app, &owner, "Acme").await;
+    super::two_linkedin_accounts(&app, &brand).await;
+    let post = super::pending_linkedin(&app, &owner, &brand, "Member or page?").await;
+    let path = format!("/api/v1/posts/{}", post.id);
+
+    let seen = json!({"content_digest": post.content.digest().as_str()});
+    let res = call(&app, "POST", &format!("{path}/approve"), Some(&reviewer), Some(seen)).await;
+    let body = res.problem_on(422, "targets");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .starts_with("Choose which LinkedIn account this post goes to (the brand has 2: Ada Lovelace, Acme Page)"),
+        "{message}"
+    );
+    let now = get(&app, &path, &reviewer).await.ok(200).clone();
+    assert_eq!(now["state"], "pending_review");
+    assert_eq!(now["version"], post.version);
+
+    // The editor names the Company Page; the new digest is approved.
+    let editor = app.api_token(team.user(Role::Editor), team.workspace, &Scope::ALL).await;
+    let body = json!({"version": post.version, "variants": [{"network": "linkedin", "caption": "Member or page?"}],
+        "targets": [{"network": "linkedin", "account": "urn:li:organization:2"}]});
+    let edited = call(&app, "PUT", &path, Some(&editor), Some(body)).await.ok(200).clone();
+    let seen = json!({"content_digest": edited["content_digest"]});
+    let res = call(&app, "POST", &format!("{path}/approve"), Some(&reviewer), Some(seen)).await;
+    assert_eq!(res.ok(200)["state"], "approved");
+}

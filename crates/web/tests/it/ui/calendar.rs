@@ -317,3 +317,126 @@ async fn rescheduling_from_the_calendar_keeps_the_approval() {
         assert_eq!(res.status, StatusCode::FORBIDDEN, "{role}");
     }
 }
+
+/// The `<li>` of post `id` on the page.
+fn item(page: &Page, id: PostId) -> &str {
+    let start = page.body.find(&format!("id=\"post-{id}\"")).unwrap_or_else(|| panic!("no post {id}"));
+    let start = page.body[..start].rfind("<li").unwrap();
+    let end = page.body[start..].find("</li>").map_or(page.body.len(), |e| start + e);
+    &page.body[start..end]
+}
+
+#[tokio::test]
+async fn dragging_a_post_onto_a_day_posts_the_reschedule_form_and_keeps_the_approval() {
+    let app = TestApp::new().await;
+    let team = app.team("drag").await;
+    let ws = team.workspace;
+    let b = brand(&app, team.user(Role::Owner), ws, "Acme").await;
+    let editor = app.actor(team.user(Role::Editor), ws).await;
+    let reviewer = app.actor(team.user(Role::Reviewer), ws).await;
+    let p = planned(&app, team.user(Role::Editor), ws, &b, "Drag me", "2027-01-20T09:30").await;
+    let p = app.services.submit_post(&editor, p.id, p.version).await.unwrap();
+    let p = app.services.approve_post(&reviewer, p.id, &p.content.digest()).await.unwrap();
+    let approval = p.approval_id.unwrap();
+    // A post on its way out: not draggable.
+    let out = planned(&app, team.user(Role::Editor), ws, &b, "Going out", "2027-01-21T10:00").await;
+    let out = app.services.submit_post(&editor, out.id, out.version).await.unwrap();
+    let mut out = app.services.approve_post(&reviewer, out.id, &out.content.digest()).await.unwrap();
+    out.start_publishing(app.clock_now()).unwrap();
+    let pubs = [publication(&out, Network::Instagram, PublicationState::Pending, None, None)];
+    let (out, _) = app.services.store().begin_publishing(&out, &pubs, &[]).await.unwrap();
+    assert_eq!(out.state, PostState::Publishing);
+
+    let mut browser = Browser::signed_in(&app, team.user(Role::Editor)).await;
+    for view in ["month", "week", "day"] {
+        let date = if view == "day" { "2027-01-20" } else { "2027-01-21" };
+        let page = browser.get(&format!("/w/{ws}/calendar?view={view}&date={date}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        // The script and its form, which carries the page's CSRF token and the way back.
+        assert!(page.body.contains("<script src=\"/static/calendar.js\" defer></script>"), "{view}");
+        assert!(page.body.contains("<link rel=\"stylesheet\" href=\"/static/calendar.css\">"), "{view}");
+        let form = &page.body[page.body.find("data-cal-drop").expect("the drop form")..];
+        let form = &form[..form.find("</form>").unwrap()];
+        assert!(form.contains(&format!("name=\"csrf\" value=\"{}\"", browser.csrf())), "{form}");
+        assert!(form.contains(&format!("name=\"view\" value=\"{view}\"")), "{form}");
+        assert!(page.body.contains("data-drag-help hidden"), "the hint waits for the script");
+        // The draggable post says where to post and what it is now.
+        let li = item(&page, p.id);
+        let expected = format!(
+            "draggable=\"true\" data-move=\"/w/{ws}/calendar/{}/schedule\" data-version=\"{}\" data-at=\"2027-01-20T09:30\"",
+            p.id, p.version
+        );
+        assert!(li.contains(&expected), "{view}: {li}");
+        if view != "day" {
+            let li = item(&page, out.id);
+            assert!(!li.contains("draggable") && !li.contains("data-move"), "{view}: publishing stays put: {li}");
+        }
+    }
+
+    // What the script posts after a drop on Saturday in the month view: the same time of day.
+    let res = browser
+        .submit(
+            &format!("/w/{ws}/calendar/{}/schedule", p.id),
+            &[
+                ("view", "month"),
+                ("date", "2027-01-21"),
+                ("brand", ""),
+                ("version", &p.version.to_string()),
+                ("at", "2027-01-23T09:30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(
+        res.location(),
+        Some(format!("/w/{ws}/calendar?view=month&msg=post_scheduled&date=2027-01-21#post-{}", p.id).as_str())
+    );
+    let post = app.services.post(&editor, p.id).await.unwrap().post;
+    assert_eq!(post.schedule.as_ref().unwrap().local.to_string(), "2027-01-23T09:30:00");
+    assert_eq!(post.approval_id, Some(approval), "moving is not editing: the approval stands");
+    let page = browser.get(res.location().unwrap()).await;
+    assert!(
+        day(&page, "2027-01-23").contains(&p.id.to_string()) && !day(&page, "2027-01-20").contains(&p.id.to_string())
+    );
+
+    // Dropped on an hour of the week view: that hour, the minutes kept.
+    let res = browser
+        .submit(
+            &format!("/w/{ws}/calendar/{}/schedule", p.id),
+            &[
+                ("view", "week"),
+                ("date", "2027-01-21"),
+                ("version", &post.version.to_string()),
+                ("at", "2027-01-23T16:30"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let post = app.services.post(&editor, p.id).await.unwrap().post;
+    assert_eq!(post.schedule.as_ref().unwrap().local.to_string(), "2027-01-23T16:30:00");
+
+    // Without the page's token the drop is refused; a post on its way out cannot be moved.
+    let no_token = browser
+        .post(
+            &format!("/w/{ws}/calendar/{}/schedule", p.id),
+            &[("version", &post.version.to_string()), ("at", "2027-01-24T16:30")],
+        )
+        .await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN, "{}", no_token.body);
+    let moved = browser
+        .submit(
+            &format!("/w/{ws}/calendar/{}/schedule", out.id),
+            &[("view", "month"), ("version", &out.version.to_string()), ("at", "2027-01-24T10:00")],
+        )
+        .await;
+    assert!(moved.status.is_client_error(), "{}: {}", moved.status, moved.body);
+    assert_eq!(app.services.post(&editor, out.id).await.unwrap().post.state, PostState::Publishing);
+
+    // Viewers get neither the script nor anything to drag.
+    let mut viewer = Browser::signed_in(&app, team.user(Role::Viewer)).await;
+    let page = viewer.get(&format!("/w/{ws}/calendar?view=week&date=2027-01-21")).await;
+    assert!(page.body.contains(&p.id.to_string()));
+    assert!(
+        !page.body.contains("calendar.js") && !page.body.contains("data-move") && !page.body.contains("data-cal-drop")
+    );
+}

@@ -6,13 +6,8 @@ use crate::support::TestApp;
 use axum::http::StatusCode;
 use nanopost_domain::clock::Clock;
 use nanopost_domain::role::Role;
-use nanopost_fakes::{Consent, FakeLinkedIn, FakeTikTok, LinkedInConfig, TikTokConfig, demo};
-use nanopost_platforms::Secret;
-use nanopost_platforms::config::{AppCredentials, LinkedinConfig, TiktokConfig};
-use nanopost_platforms::custody::{KeyRing, derive_key};
-use nanopost_platforms::linkedin::Linkedin;
-use nanopost_platforms::tiktok::Tiktok;
-use nanopost_platforms::vault::{Networks, Vault};
+use nanopost_fakes::{Consent, FakeLinkedIn, FakeTikTok, LinkedInConfig, TikTokConfig};
+use nanopost_platforms::vault::Networks;
 use nanopost_services::Accounts;
 use nanopost_web::{WebConfig, router_with_accounts};
 use std::sync::Arc;
@@ -30,35 +25,12 @@ pub(super) async fn setup() -> Setup {
     let clock: Arc<dyn Clock> = app.clock.clone();
     let li = FakeLinkedIn::start_with(LinkedInConfig::default().with_clock(clock.clone())).await.unwrap();
     let tt = FakeTikTok::start_with(TikTokConfig::default().with_clock(clock)).await.unwrap();
-    let callback = |n: &str| format!("{}/oauth/{n}/callback", app.public_url);
-    let mut li_cfg = LinkedinConfig::new(
-        AppCredentials {
-            client_id: demo::LINKEDIN_CLIENT_ID.into(),
-            client_secret: Secret::new(demo::LINKEDIN_CLIENT_SECRET),
-        },
-        &callback("linkedin"),
-    );
-    li_cfg.oauth_url = li.base_url();
-    li_cfg.api_url = li.base_url();
-    let mut tt_cfg = TiktokConfig::new(
-        AppCredentials {
-            client_id: demo::TIKTOK_CLIENT_KEY.into(),
-            client_secret: Secret::new(demo::TIKTOK_CLIENT_SECRET),
-        },
-        &callback("tiktok"),
-    );
-    tt_cfg.authorize_url = tt.base_url();
-    tt_cfg.api_url = tt.base_url();
-    let networks =
-        Networks { linkedin: Some(Linkedin::new(li_cfg)), tiktok: Some(Tiktok::new(tt_cfg)), ..Default::default() };
-    let secret = [3u8; 32];
-    let vault = Vault::new(
-        app.services.store().clone(),
-        KeyRing::from_installation_secret(&secret),
-        derive_key(&secret, "oauth-pkce/v1"),
-        networks,
-    );
-    let accounts = Accounts::new(app.services.clone(), Arc::new(vault));
+    let networks = Networks {
+        linkedin: Some(crate::support::linkedin_on(&li, &app.public_url)),
+        tiktok: Some(crate::support::tiktok_on(&tt, &app.public_url)),
+        ..Default::default()
+    };
+    let accounts = crate::support::accounts(&app, networks);
     app.router = router_with_accounts(
         app.services.clone(),
         WebConfig { public_url: app.public_url.clone(), max_body_bytes: 64 * 1024 },

@@ -259,3 +259,106 @@ async fn the_audit_log_is_readable_through_the_api_by_owners_only() {
     let res = app.send(get(app.api_token(viewer, team.workspace, &[nanopost_domain::role::Scope::Read]).await)).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
 }
+
+/// The banner asks on a first visit, is gone once the visitor chose (either way, from the
+/// banner itself, which works without JavaScript), and asks again under a new policy version.
+#[tokio::test]
+async fn the_banner_asks_until_a_choice_under_the_current_policy_and_each_choice_is_recorded() {
+    let app = TestApp::new().await;
+    const BANNER: &str = "aria-label=\"Cookies\"";
+    for choice in ["deny", "allow"] {
+        let mut b = Browser::new(&app);
+        let first = b.get("/login").await;
+        assert!(first.body.contains(BANNER), "first visit: a banner");
+        assert!(first.body.contains("Essential only") && first.body.contains("Allow optional cookies"));
+        // The banner's form carries the same double-submit value as the page's own form.
+        let csrf = b.cookie("np_csrf").expect("the banner's form token").to_owned();
+        assert!(first.body.contains(&format!("name=\"csrf\" value=\"{csrf}\"")));
+        assert!(first.body.matches(&csrf).count() >= 2, "the login form and the banner share the token");
+        assert!(b.cookie("np_consent").is_none(), "no choice cookie before a choice");
+        let chosen = b.post("/privacy/cookies", &[("csrf", &csrf), ("choice", choice), ("next", "/login")]).await;
+        assert_eq!(chosen.status, StatusCode::SEE_OTHER, "{}", chosen.body);
+        assert_eq!(chosen.location(), Some("/login"), "back where the banner was");
+        let consent = chosen.set_cookie("np_consent").unwrap();
+        assert!(
+            consent.contains(&format!(".{choice}."))
+                && consent.contains("HttpOnly")
+                && consent.contains("SameSite=Lax")
+        );
+        assert!(!consent.contains("Secure"), "plain http in tests: not Secure");
+        let after = b.get("/login").await;
+        assert!(!after.body.contains(BANNER), "{choice}: the banner is gone");
+        assert!(after.body.contains("href=\"/privacy/cookies\">Cookie settings"), "the footer link stays");
+        // The cookie settings page itself never shows the banner (it is the same choice, in full).
+        assert!(!Browser::new(&app).get("/privacy/cookies").await.body.contains(BANNER));
+
+        // A new policy version asks again: a choice made under another version does not count.
+        let visitor = consent.split(';').next().unwrap().rsplit('.').next().unwrap().to_owned();
+        b.set_cookie_value("np_consent", &format!("20240101.{choice}.{visitor}"));
+        assert!(b.get("/login").await.body.contains(BANNER), "an older policy version: asked again");
+    }
+    // Hostile `next`: never off-site.
+    let mut b = Browser::new(&app);
+    b.get("/login").await;
+    let csrf = b.cookie("np_csrf").unwrap().to_owned();
+    let res = b.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "deny"), ("next", "//evil.example/x")]).await;
+    assert_eq!(res.location(), Some("/"));
+    // Without the form token nothing is recorded.
+    let mut b = Browser::new(&app);
+    b.get("/login").await;
+    let res =
+        b.post("/privacy/cookies", &[("csrf", "forged-forged-forged-forged-forged-forged"), ("choice", "allow")]).await;
+    assert_eq!(res.status, StatusCode::FORBIDDEN);
+    assert!(res.set_cookie("np_consent").is_none());
+}
+
+#[tokio::test]
+async fn a_signed_in_withdrawal_from_the_banner_is_recorded_with_version_and_source() {
+    let app = TestApp::new().await;
+    let (user, ws) = app.user("chooser@example.com").await;
+    let mut b = Browser::signed_in(&app, &user).await;
+    let page = b.get(&format!("/w/{ws}")).await;
+    assert!(page.body.contains("aria-label=\"Cookies\""));
+    let csrf = b.cookie("np_csrf").unwrap().to_owned();
+    let next = format!("/w/{ws}");
+    b.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "allow"), ("next", &next)]).await;
+    assert!(!b.get(&next).await.body.contains("aria-label=\"Cookies\""));
+    // Changed later from the footer's "Cookie settings": withdrawn.
+    let settings = b.get("/privacy/cookies").await;
+    assert!(settings.body.contains("You allowed optional cookies."));
+    b.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "deny")]).await;
+    assert!(b.get("/privacy/cookies").await.body.contains("You refused optional cookies."));
+    let records = app.services.consents_of(&user).await.unwrap();
+    assert_eq!(records.iter().map(|r| r.granted).collect::<Vec<_>>(), vec![true, false], "consent, then withdrawal");
+    assert!(records.iter().all(|r| r.policy_version == PRIVACY_POLICY_VERSION && r.source == "cookie_banner"));
+    assert!(records.iter().all(|r| r.user_id == Some(user.id) && r.visitor_id == records[0].visitor_id));
+}
+
+/// Encryption in transit, token-based authentication, access controls and secure credential
+/// storage, as a visitor and an API client see them.
+#[tokio::test]
+async fn promise_security_https_cookies_token_authentication_and_access_controls() {
+    let app = TestApp::with_public_url("https://social.example.com").await;
+    let (user, ws) = app.user("secure@example.com").await;
+    let (stranger, _) = app.user("stranger@example.com").await;
+    // Behind https every cookie is Secure (the session, the form token, the consent).
+    let mut b = Browser::new(&app);
+    b.extra.push(("origin".into(), "https://social.example.com".into()));
+    let login = b.get("/login").await;
+    assert!(login.set_cookie("np_csrf").unwrap().contains("Secure"));
+    let res =
+        b.submit_public("/login", &[("email", "secure@example.com"), ("password", PASSWORD), ("next", "/")]).await;
+    let session = res.set_cookie("np_session").unwrap();
+    assert!(session.contains("Secure") && session.contains("HttpOnly"), "{session}");
+    let csrf = b.cookie("np_csrf").unwrap().to_owned();
+    let chosen = b.post("/privacy/cookies", &[("csrf", &csrf), ("choice", "deny"), ("next", "/")]).await;
+    assert!(chosen.set_cookie("np_consent").unwrap().contains("Secure"));
+    // The API answers only with a token; another workspace's pages do not exist for a stranger.
+    let api = app.send(axum::http::Request::get("/api/v1/brands").body(axum::body::Body::empty()).unwrap()).await;
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let mut other = Browser::signed_in(&app, &stranger).await;
+    assert_eq!(other.get(&format!("/w/{ws}/brands")).await.status, StatusCode::NOT_FOUND);
+    // Credentials are stored as hashes only.
+    let stored = app.services.store().user_by_id(user.id).await.unwrap().unwrap();
+    assert!(stored.password_hash.starts_with("$argon2") && !stored.password_hash.contains(PASSWORD));
+}

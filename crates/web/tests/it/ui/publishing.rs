@@ -61,6 +61,9 @@ async fn a_post_goes_out_from_the_editor_and_shows_its_permalink_and_what_failed
         page.body
     );
 
+    // Nothing chosen yet: the editor says so before anyone gets to approve.
+    assert!(page.body.contains("Choose which LinkedIn account this post goes to (the brand has 2:"), "{}", page.body);
+
     // Choose the Company Page, submit, and have a reviewer approve.
     let version = page.hidden("version").unwrap();
     let res = br
@@ -87,9 +90,15 @@ async fn a_post_goes_out_from_the_editor_and_shows_its_permalink_and_what_failed
     assert!(!page.body.contains(">Publish now</button>"));
     let page = br.get(&editor).await;
     assert!(page.body.contains(">Publish now</button>"), "{}", page.body);
+    assert!(!page.body.contains("Choose which LinkedIn account"), "chosen: nothing to say");
+    assert!(page.body.contains("Approved and not scheduled"), "{}", page.body);
     let version = page.hidden("version").unwrap();
     let res = br.submit(&format!("{editor}/publish"), &[("version", &version)]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    // The Schedule card tells the post's state, not "once approved".
+    let page = br.get(&editor).await;
+    assert!(page.body.contains("Approved; publishing now (set for"), "{}", page.body);
+    assert!(!page.body.contains("once approved"), "{}", page.body);
     assert_eq!(run_jobs(&s.app, &s.accounts).await, 2);
 
     let posts = s.li.posts();
@@ -99,6 +108,7 @@ async fn a_post_goes_out_from_the_editor_and_shows_its_permalink_and_what_failed
     assert!(page.body.contains("pill ok\">published"), "{}", page.body);
     assert!(page.body.contains(&format!("https://www.linkedin.com/feed/update/{}", posts[0].urn)), "{}", page.body);
     assert!(!page.body.contains(">Publish now</button>"), "published: nothing to push");
+    assert!(page.body.contains("Published (set for"), "{}", page.body);
 }
 
 #[tokio::test]
@@ -180,12 +190,10 @@ async fn instagram_and_tiktok_fetch_the_approved_image_from_its_signed_url() {
     use nanopost_domain::post::{PostContent, Target, Variant};
     use nanopost_fakes::{FakeInstagram, FakeTikTok, InstagramConfig as FakeIg, TikTokConfig, demo};
     use nanopost_platforms::Secret;
-    use nanopost_platforms::config::{AppCredentials, InstagramConfig, PollSettings, TiktokConfig};
-    use nanopost_platforms::custody::{KeyRing, derive_key};
+    use nanopost_platforms::config::{AppCredentials, InstagramConfig, PollSettings};
     use nanopost_platforms::instagram::Instagram;
     use nanopost_platforms::network::Flavour;
-    use nanopost_platforms::tiktok::Tiktok;
-    use nanopost_platforms::vault::{Networks, Vault};
+    use nanopost_platforms::vault::Networks;
 
     // The app listens for real: the networks fetch media from its public URL.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -213,25 +221,12 @@ async fn instagram_and_tiktok_fetch_the_approved_image_from_its_signed_url() {
     ig_cfg.graph_url = ig_url;
     ig_cfg.poll =
         PollSettings { interval: std::time::Duration::from_secs(2), max_wait: std::time::Duration::from_secs(600) };
-    let mut tt_cfg = TiktokConfig::new(
-        AppCredentials {
-            client_id: demo::TIKTOK_CLIENT_KEY.into(),
-            client_secret: Secret::new(demo::TIKTOK_CLIENT_SECRET),
-        },
-        &callback("tiktok"),
-    );
-    tt_cfg.authorize_url = tt.base_url();
-    tt_cfg.api_url = tt.base_url();
-    let networks =
-        Networks { instagram: Some(Instagram::new(ig_cfg)), tiktok: Some(Tiktok::new(tt_cfg)), ..Default::default() };
-    let secret = [7u8; 32];
-    let vault = Vault::new(
-        app.services.store().clone(),
-        KeyRing::from_installation_secret(&secret),
-        derive_key(&secret, "oauth-pkce/v1"),
-        networks,
-    );
-    let accounts = Accounts::new(app.services.clone(), Arc::new(vault));
+    let networks = Networks {
+        instagram: Some(Instagram::new(ig_cfg)),
+        tiktok: Some(crate::support::tiktok_on(&tt, &public_url)),
+        ..Default::default()
+    };
+    let accounts = crate::support::accounts(&app, networks);
 
     let team = app.team("media").await;
     let owner = team.user(Role::Owner);

@@ -416,3 +416,49 @@ async fn the_keyboard_script_is_served_and_no_page_has_inline_script() {
         assert_no_inline_script(&page);
     }
 }
+
+#[tokio::test]
+async fn a_draft_whose_linkedin_account_is_not_chosen_says_so_and_is_not_approved() {
+    let app = TestApp::new().await;
+    let team = app.team("targets").await;
+    let ws = team.workspace;
+    let b = brand(&app, team.user(Role::Owner), ws, "Acme").await;
+    crate::api::two_linkedin_accounts(&app, &b).await;
+    let editor = app.actor(team.user(Role::Editor), ws).await;
+    let p = crate::api::pending_linkedin(&app, &editor, &b, "Member or <b>page</b>?").await;
+    let mut reviewer = Browser::signed_in(&app, team.user(Role::Reviewer)).await;
+    let sentence = "Choose which LinkedIn account this post goes to (the brand has 2: Ada Lovelace, Acme Page), save, then approve it.";
+
+    // Said on the queue and in the editor, before anyone presses Approve.
+    let page = reviewer.get(&format!("/w/{ws}/review")).await;
+    page.assert_html();
+    assert!(item(&page, p.id).contains(sentence), "{}", item(&page, p.id));
+    let editor_page = reviewer.get(&format!("/w/{ws}/posts/{}", p.id)).await;
+    assert!(editor_page.body.contains(sentence), "{}", editor_page.body);
+    assert!(editor_page.body.contains("Before approving:"));
+
+    // Approving anyway is refused with the same sentence, on the queue and in the editor.
+    let digest = p.content.digest();
+    let res =
+        reviewer.submit(&format!("/w/{ws}/review/{}/approve", p.id), &[("content_digest", digest.as_str())]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(item(&res, p.id).contains("role=\"alert\""));
+    let res = reviewer.submit(&format!("/w/{ws}/posts/{}/approve", p.id), &[("content_digest", digest.as_str())]).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    assert!(res.body.matches(sentence).count() >= 2, "the notice and the refusal: {}", res.body);
+    let actor = app.actor(team.user(Role::Reviewer), ws).await;
+    let view = app.services.post(&actor, p.id).await.unwrap();
+    assert_eq!(view.post.state, PostState::PendingReview);
+    assert!(view.approvals.is_empty());
+
+    // Once the member is chosen, nothing is said and the approval goes through.
+    let mut chosen = p.content.clone();
+    chosen.targets[0].account = Some("urn:li:person:1".into());
+    let edited = app.services.edit_post(&editor, p.id, p.version, chosen).await.unwrap();
+    let page = reviewer.get(&format!("/w/{ws}/review")).await;
+    assert!(!item(&page, p.id).contains("Choose which LinkedIn account"));
+    let digest = edited.content.digest();
+    let res =
+        reviewer.submit(&format!("/w/{ws}/review/{}/approve", p.id), &[("content_digest", digest.as_str())]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+}
