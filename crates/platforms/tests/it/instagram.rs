@@ -349,3 +349,28 @@ async fn promise_instagram_publishes_photo_and_carousel_posts_only_after_approva
     assert_eq!(media.media_type, "CAROUSEL_ALBUM");
     assert_eq!(fake.media().len(), 1, "exactly the one approved post");
 }
+
+/// Nanopost has no comment inbox yet, so comments are enabled nowhere: neither login asks
+/// Instagram for a comment permission, and connecting and publishing never touch comments.
+#[tokio::test]
+async fn promise_instagram_comments_are_managed_only_where_enabled() {
+    let (fake, h) = setup().await;
+    for flavour in [Flavour::InstagramLogin, Flavour::FacebookLogin] {
+        let url = h.vault.begin(h.ws, h.brand, h.user, flavour, h.now()).await.unwrap();
+        let scope = reqwest::Url::parse(&url)
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "scope")
+            .map(|(_, v)| v.into_owned())
+            .expect("the consent URL names its scopes");
+        assert!(!scope.is_empty());
+        assert!(!scope.contains("comment"), "{flavour:?} asks for {scope}");
+    }
+    let a = connect(&fake, &h, Flavour::InstagramLogin).await.remove(0);
+    let (r, item) = image(1);
+    let p = approved(h.ws, h.brand, Network::Instagram, "No comments asked", vec![r], &[]);
+    publish(&h, a.id, &p, std::slice::from_ref(&item)).await.unwrap();
+    let touched: Vec<String> =
+        fake.requests().iter().map(|r| r.line()).filter(|l| l.contains("comment") || l.contains("replies")).collect();
+    assert!(touched.is_empty(), "{touched:?}");
+}
