@@ -2,18 +2,37 @@
 //! account is set per network, and the slots are counted in the database, so every worker
 //! process shares the budget.
 
-use super::accounts::world_with;
+use super::accounts::{World, world_with};
 use jiff::SignedDuration;
 use nanopost_domain::clock::Clock;
 use nanopost_domain::network::Network;
-use nanopost_domain::post::{PostContent, PostState, Target, Variant};
+use nanopost_domain::post::{Post, PostContent, PostState, Target, Variant};
 use nanopost_domain::role::Role;
 use nanopost_fakes::{Failure, Route};
 use nanopost_jobs::{Handlers, Runtime, RuntimeConfig};
 use nanopost_platforms::network::Flavour;
+use nanopost_services::Actor;
 use nanopost_services::publishing::{AccountConcurrency, Publishing};
+use nanopost_storage::User;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// A LinkedIn post to the member `urn`, drafted by the owner and approved by `reviewer`.
+async fn approved_for(w: &World, reviewer: &(User, Actor), urn: &str, caption: &str) -> Post {
+    let s = &w.e.services;
+    let content = PostContent {
+        variants: vec![Variant {
+            network: Network::Linkedin,
+            caption: caption.into(),
+            media: vec![],
+            options: BTreeMap::new(),
+        }],
+        targets: vec![Target { network: Network::Linkedin, account: Some(urn.to_owned()) }],
+    };
+    let post = s.create_post(&w.owner.1, w.brand, content).await.unwrap();
+    let post = s.submit_post(&w.owner.1, post.id, post.version).await.unwrap();
+    s.approve_post(&reviewer.1, post.id, &post.content.digest()).await.unwrap()
+}
 
 /// Posts to the LinkedIn member while another worker holds one slot of that account; returns
 /// how many posts reached LinkedIn.
@@ -23,18 +42,7 @@ async fn publish_beside_a_busy_worker(caps: AccountConcurrency) -> usize {
     let connected = w.connect(&w.owner, Flavour::Linkedin).await.unwrap();
     let member = connected.accounts.iter().find(|a| a.external_id.starts_with("urn:li:person:")).unwrap();
     let s = &w.e.services;
-    let content = PostContent {
-        variants: vec![Variant {
-            network: Network::Linkedin,
-            caption: "Two at a time".into(),
-            media: vec![],
-            options: BTreeMap::new(),
-        }],
-        targets: vec![Target { network: Network::Linkedin, account: Some(member.external_id.clone()) }],
-    };
-    let post = s.create_post(&w.owner.1, w.brand, content).await.unwrap();
-    let post = s.submit_post(&w.owner.1, post.id, post.version).await.unwrap();
-    let post = s.approve_post(&reviewer.1, post.id, &post.content.digest()).await.unwrap();
+    let post = approved_for(&w, &reviewer, &member.external_id, "Two at a time").await;
 
     // Another worker is publishing to the same account for the next ten minutes.
     let now = w.e.clock.now();
@@ -75,18 +83,7 @@ async fn a_quota_the_network_answers_for_one_publication_holds_the_account_s_oth
     let s = &w.e.services;
     let mut posts = Vec::new();
     for caption in ["First of the day", "Second of the day"] {
-        let content = PostContent {
-            variants: vec![Variant {
-                network: Network::Linkedin,
-                caption: caption.into(),
-                media: vec![],
-                options: BTreeMap::new(),
-            }],
-            targets: vec![Target { network: Network::Linkedin, account: Some(member.external_id.clone()) }],
-        };
-        let post = s.create_post(&w.owner.1, w.brand, content).await.unwrap();
-        let post = s.submit_post(&w.owner.1, post.id, post.version).await.unwrap();
-        let post = s.approve_post(&reviewer.1, post.id, &post.content.digest()).await.unwrap();
+        let post = approved_for(&w, &reviewer, &member.external_id, caption).await;
         posts.push(s.publish_now(&w.owner.1, post.id, post.version).await.unwrap());
     }
     // LinkedIn answers the first creating call with its daily limit (429: back at midnight UTC).
