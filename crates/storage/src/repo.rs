@@ -38,11 +38,12 @@ const TOKEN_USE_GRANULARITY_MICROS: i64 = 60 * 1_000_000;
 
 /// Opens a pool with the settings each backend needs on every connection.
 trait Open: sqlx::Database {
-    async fn open(url: &str) -> Result<sqlx::Pool<Self>>;
+    /// The pool, and the pool every write transaction goes through (see [`Repo`]).
+    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)>;
 }
 
 impl Open for sqlx::Sqlite {
-    async fn open(url: &str) -> Result<sqlx::Pool<Self>> {
+    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)> {
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
         // Set through the options, so that every pooled connection gets them (a PRAGMA run as
         // a query would reach one connection only).
@@ -55,21 +56,37 @@ impl Open for sqlx::Sqlite {
             // Deleted rows (disconnected tokens, purged accounts) are overwritten with zeros
             // rather than left readable in free pages.
             .pragma("secure_delete", "ON");
-        // Each connection to `:memory:` is its own database: keep exactly one, forever.
-        let pool = if url.contains(":memory:") || url.contains("mode=memory") {
-            SqlitePoolOptions::new().max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
-        } else {
-            SqlitePoolOptions::new().max_connections(8)
-        };
+        // Each connection to `:memory:` is its own database: keep exactly one, forever, for
+        // reading and writing alike.
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .test_before_acquire(false)
+                .connect_with(options)
+                .await?;
+            return Ok((pool.clone(), pool));
+        }
         // A local file cannot drop a connection under us: skip the per-acquire ping (a round
         // trip to the connection's worker thread, as dear as a small statement).
-        let pool = pool.test_before_acquire(false);
-        Ok(pool.connect_with(options).await?)
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options.clone());
+        // One connection for every write transaction. SQLite has one writer at a time anyway,
+        // and a connection whose cache another connection's commit made stale throws its page
+        // cache away at its next transaction: with writes spread over the pool, every claim
+        // and completion re-read its pages from the file.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .connect_with(options);
+        Ok((pool.await?, writer.await?))
     }
 }
 
 impl Open for sqlx::Postgres {
-    async fn open(url: &str) -> Result<sqlx::Pool<Self>> {
+    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)> {
         use sqlx::Connection;
         use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
         let options = PgConnectOptions::from_str(url)?;
@@ -79,19 +96,24 @@ impl Open for sqlx::Postgres {
         // No ping before each acquire: it doubled the round trips of short statements (job
         // claims and completions). A connection the server dropped fails its next statement
         // and is discarded by the pool; callers already treat that as a transient error.
-        Ok(PgPoolOptions::new()
+        let pool = PgPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(false)
             .connect_with(options)
-            .await?)
+            .await?;
+        // Writers run side by side on PostgreSQL: one pool for all.
+        Ok((pool.clone(), pool))
     }
 }
 
-/// The repository over one database. `Debug` shows the pool's size, never its URL.
+/// The repository over one database. `Debug` shows the pools' sizes, never their URL.
 #[derive(Clone, Debug)]
 pub struct Repo {
     pool: sqlx::Pool<Db>,
+    /// Where write transactions run: on SQLite one connection of its own (its page cache
+    /// stays warm), on PostgreSQL the same pool.
+    writer: sqlx::Pool<Db>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +164,8 @@ macro_rules! approval_cols {
 impl Repo {
     /// Opens the pool for this module's backend. Does not migrate.
     pub(crate) async fn connect(url: &str) -> Result<Self> {
-        Ok(Self { pool: <Db as Open>::open(url).await? })
+        let (pool, writer) = <Db as Open>::open(url).await?;
+        Ok(Self { pool, writer })
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock up front
@@ -150,8 +173,8 @@ impl Repo {
     /// SQLITE_BUSY when a deferred transaction would upgrade from reading to writing.
     async fn begin_write(&self) -> Result<DbTx> {
         let tx = match BACKEND {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
         Ok(tx)
     }
@@ -207,6 +230,7 @@ impl Repo {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 

@@ -59,6 +59,8 @@ async fn orders_by_due_time_then_priority(q: AnyQueue) {
         one_by_one.extend(claim(&q, t(10), 1).await);
     }
     assert_eq!(kinds(&one_by_one), ["w", "x", "y"]);
+    // The claim that took a lane's last due job also moved the lane's next due time on.
+    assert_eq!(q.next_due().await.unwrap(), Some(t(100)));
     assert!(claim(&q, t(10), 10).await.is_empty());
 }
 
