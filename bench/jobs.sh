@@ -8,10 +8,14 @@
 #   bench/jobs.sh                     # RUNS=3, every backend, with the peers
 #   RUNS=5 BACKENDS=sqlite,redis bench/jobs.sh
 #   PEERS=0 bench/jobs.sh             # Nanopost only (no Node needed beyond `node` itself)
-#   NANOPOST_BENCH_FIGURES=lateness bench/jobs.sh   # only one kind of figure (throughput | lateness)
+#   NANOPOST_BENCH_FIGURES=lateness bench/jobs.sh   # only some figures (throughput = step + batched | lateness)
 #
-# Runs are interleaved (the machine is shared and noisy): run 1 = SQLite, PostgreSQL,
-# graphile-worker, Redis, BullMQ; run 2 the same with each peer before its backend; and so on.
+# Runs are interleaved (the machine is shared and noisy): run 1 = this machine's reference
+# points, SQLite, PostgreSQL, graphile-worker, Redis, BullMQ; run 2 the same with each peer
+# before its backend; and so on. The reference points (bench/peers/machine.sh: PERFORMANCE.md's
+# first table measured again: SQLite commits and a minimal SQLite queue in Python, a SKIP LOCKED
+# queue in pgbench, redis-benchmark) turn the absolute targets into ratios taken in the same
+# run; MACHINE=0 skips them.
 #
 # Needs PostgreSQL on 127.0.0.1:5432 (user postgres, trust; NANOPOST_TEST_PG_URL overrides)
 # and Redis on 127.0.0.1:6379 (NANOPOST_TEST_REDIS_URL overrides). Each figure uses a fresh
@@ -52,9 +56,16 @@ with_peer() { # backend peer-script run
     if (($3 % 2 == 1)); then ours "$1"; peer "$2"; else peer "$2"; ours "$1"; fi
 }
 
+machine() { # this machine's reference points (PERFORMANCE.md's first table), once per run
+    [[ ${MACHINE:-1} != 0 ]] || return 0
+    echo "  machine reference" >&2
+    bash bench/peers/machine.sh >>"$raw" || echo "  machine reference failed" >&2
+}
+
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 for ((run = 1; run <= RUNS; run++)); do
     echo "run $run of $RUNS" >&2
+    machine
     for b in ${BACKENDS//,/ }; do
         case $b in
             postgres) with_peer postgres graphile.mjs "$run" ;;
@@ -94,7 +105,13 @@ completeJobBatchDelay 0); "pollInterval 10 ms" is its lateness tuned as far as i
 BullMQ: one Worker, concurrency 50 (the reference) and 100 (as many jobs in flight as our
 batched runtime; open-source BullMQ has no batched fetch or completion, its worker already
 fetches the next job in the script call that completes the last); removeOnComplete: true.
-Sources: bench/peers/{graphile,bullmq}.mjs, crates/jobs/examples/bench.rs.
+This machine's reference points: PERFORMANCE.md's first table measured again in every run
+(bench/peers/machine.sh): single-row SQLite commits and a minimal SQLite queue (integer ids,
+one partial index, insert / claim / complete each its own transaction) in Python's sqlite3; a
+SKIP LOCKED queue in pgbench (claim by UPDATE, complete by DELETE; 16 clients one job per
+statement, 4 clients 50 per statement); redis-benchmark SET/GET with 50 clients. A "scaled
+target" is the absolute target times (this run's reference ÷ PERFORMANCE.md's reference).
+Sources: bench/peers/{graphile,bullmq}.mjs, bench/peers/machine.sh, crates/jobs/examples/bench.rs.
 EOF
     echo
     echo "<details><summary>Raw figures (one JSON line per implementation and run, in run order)</summary>"

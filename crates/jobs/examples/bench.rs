@@ -7,7 +7,8 @@
 //! PostgreSQL: NANOPOST_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a
 //! fresh database per run). Redis: NANOPOST_TEST_REDIS_URL (default redis://127.0.0.1:6379/;
 //! a fresh key prefix per run). SQLite: a temporary file.
-//! NANOPOST_BENCH_FIGURES (default `throughput,lateness`) limits which figures are measured.
+//! NANOPOST_BENCH_FIGURES (default `throughput,lateness`; `step` or `batched` is half of
+//! `throughput`) limits which figures are measured.
 //! NANOPOST_BENCH_JSON=1 prints, instead of the table, one JSON line of raw figures per run and
 //! backend (bench/jobs.sh uses it to interleave runs with the peers and build one table).
 //!
@@ -216,8 +217,10 @@ fn summary(values: &[f64], decimals: usize) -> String {
 async fn json_run(b: Backend, run: usize) -> serde_json::Value {
     let wanted = std::env::var("NANOPOST_BENCH_FIGURES").unwrap_or_else(|_| "throughput,lateness".into());
     let mut figures = serde_json::Map::new();
-    if wanted.contains("throughput") {
+    if wanted.contains("throughput") || wanted.contains("step") {
         figures.insert("jobs_s_step".into(), json!(throughput(b, step_config()).await));
+    }
+    if wanted.contains("throughput") || wanted.contains("batched") {
         figures.insert("jobs_s_batched".into(), json!(throughput(b, batch_config()).await));
     }
     if wanted.contains("lateness") {
@@ -271,14 +274,17 @@ async fn main() {
         let mut batch = Vec::new();
         let figures = std::env::var("NANOPOST_BENCH_FIGURES").unwrap_or_else(|_| "throughput,lateness".into());
         for _ in 0..runs {
-            if !figures.contains("throughput") {
-                break;
+            if figures.contains("throughput") || figures.contains("step") {
+                step.push(throughput(b, step_config()).await);
             }
-            step.push(throughput(b, step_config()).await);
-            batch.push(throughput(b, batch_config()).await);
+            if figures.contains("throughput") || figures.contains("batched") {
+                batch.push(throughput(b, batch_config()).await);
+            }
         }
         if !step.is_empty() {
             println!("| {} | no-op jobs/s, one transaction per step | {} |", b.name(), summary(&step, 0));
+        }
+        if !batch.is_empty() {
             println!("| {} | no-op jobs/s, batched | {} |", b.name(), summary(&batch, 0));
         }
         if !figures.contains("lateness") {
