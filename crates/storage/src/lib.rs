@@ -17,6 +17,7 @@ mod publishing_records;
 mod records;
 mod records_accounts;
 mod telegram_records;
+mod wal_checkpoints;
 
 pub use calendar_records::*;
 pub use error::{Result, StorageError};

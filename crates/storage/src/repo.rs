@@ -36,14 +36,18 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// calls does not turn every read into a write.
 const TOKEN_USE_GRANULARITY_MICROS: i64 = 60 * 1_000_000;
 
-/// Opens a pool with the settings each backend needs on every connection.
+/// The pool, the pool every write transaction goes through (see [`Repo`]), and SQLite's
+/// background WAL checkpoints (see wal_checkpoints.rs).
+type Opened<DB> = (sqlx::Pool<DB>, sqlx::Pool<DB>, Option<std::sync::Arc<crate::wal_checkpoints::Checkpoints>>);
+
+/// Opens the pools with the settings each backend needs on every connection.
 trait Open: sqlx::Database {
-    /// The pool, and the pool every write transaction goes through (see [`Repo`]).
-    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)>;
+    async fn open(url: &str) -> Result<Opened<Self>>;
 }
 
 impl Open for sqlx::Sqlite {
-    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)> {
+    async fn open(url: &str) -> Result<Opened<Self>> {
+        use crate::wal_checkpoints::{WAL_SIZE_LIMIT_BYTES, WRITER_AUTOCHECKPOINT_PAGES};
         use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
         // Set through the options, so that every pooled connection gets them (a PRAGMA run as
         // a query would reach one connection only).
@@ -55,7 +59,8 @@ impl Open for sqlx::Sqlite {
             .foreign_keys(true)
             // Deleted rows (disconnected tokens, purged accounts) are overwritten with zeros
             // rather than left readable in free pages.
-            .pragma("secure_delete", "ON");
+            .pragma("secure_delete", "ON")
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT_BYTES.to_string());
         // Each connection to `:memory:` is its own database: keep exactly one, forever, for
         // reading and writing alike.
         if url.contains(":memory:") || url.contains("mode=memory") {
@@ -67,7 +72,7 @@ impl Open for sqlx::Sqlite {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            return Ok((pool.clone(), pool));
+            return Ok((pool.clone(), pool, None));
         }
         // A local file cannot drop a connection under us: skip the per-acquire ping (a round
         // trip to the connection's worker thread, as dear as a small statement).
@@ -76,17 +81,20 @@ impl Open for sqlx::Sqlite {
         // and a connection whose cache another connection's commit made stale throws its page
         // cache away at its next transaction: with writes spread over the pool, every claim
         // and completion re-read its pages from the file.
+        // Its WAL checkpoints are taken by a background task (see wal_checkpoints.rs).
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(false)
-            .connect_with(options);
-        Ok((pool.await?, writer.await?))
+            .connect_with(options.pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES.to_string()));
+        let (pool, writer) = (pool.await?, writer.await?);
+        let checkpoints = crate::wal_checkpoints::spawn(pool.clone());
+        Ok((pool, writer, Some(checkpoints)))
     }
 }
 
 impl Open for sqlx::Postgres {
-    async fn open(url: &str) -> Result<(sqlx::Pool<Self>, sqlx::Pool<Self>)> {
+    async fn open(url: &str) -> Result<Opened<Self>> {
         use sqlx::Connection;
         use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
         let options = PgConnectOptions::from_str(url)?;
@@ -103,7 +111,7 @@ impl Open for sqlx::Postgres {
             .connect_with(options)
             .await?;
         // Writers run side by side on PostgreSQL: one pool for all.
-        Ok((pool.clone(), pool))
+        Ok((pool.clone(), pool, None))
     }
 }
 
@@ -114,6 +122,8 @@ pub struct Repo {
     /// Where write transactions run: on SQLite one connection of its own (its page cache
     /// stays warm), on PostgreSQL the same pool.
     writer: sqlx::Pool<Db>,
+    /// SQLite's checkpointing task, stopped with the last clone.
+    _checkpoints: Option<std::sync::Arc<crate::wal_checkpoints::Checkpoints>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -164,8 +174,8 @@ macro_rules! approval_cols {
 impl Repo {
     /// Opens the pool for this module's backend. Does not migrate.
     pub(crate) async fn connect(url: &str) -> Result<Self> {
-        let (pool, writer) = <Db as Open>::open(url).await?;
-        Ok(Self { pool, writer })
+        let (pool, writer, checkpoints) = <Db as Open>::open(url).await?;
+        Ok(Self { pool, writer, _checkpoints: checkpoints })
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock up front

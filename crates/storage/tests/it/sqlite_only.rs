@@ -178,3 +178,37 @@ async fn deleted_rows_leave_no_bytes_in_the_file() {
     })
     .await;
 }
+
+/// Writes reach the database file by a background checkpoint, not by the writer's own
+/// automatic one (it waits for 10,000 pages): a few hundred pages of jobs leave the WAL for
+/// the main file within moments, with nothing else touching the store.
+#[tokio::test]
+async fn the_wal_is_checkpointed_in_the_background() {
+    let db = harness::sqlite().await;
+    let url = db.url.clone();
+    harness::run(db, true, move |s| async move {
+        let path = url.trim_start_matches("sqlite://").to_owned();
+        // Let the migrations' pages be checkpointed first.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let before = std::fs::metadata(&path).unwrap().len();
+        let now = jiff::Timestamp::now();
+        let jobs: Vec<nanopost_storage::NewJob> = (0..3000)
+            .map(|i| {
+                nanopost_storage::NewJob::new("noop", serde_json::json!({ "padding": "x".repeat(200), "i": i }), now)
+            })
+            .collect();
+        s.enqueue_jobs(&jobs).await.unwrap();
+        let wal = std::fs::metadata(format!("{path}-wal")).unwrap().len();
+        assert!(wal > 1024 * 1024, "the jobs went to the WAL first ({wal} bytes)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let size = std::fs::metadata(&path).unwrap().len();
+            if size >= before + 512 * 1024 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "nothing checkpointed the WAL into the file ({before} -> {size} bytes)");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+}
