@@ -18,6 +18,9 @@ mod records;
 mod records_accounts;
 mod telegram_records;
 mod wal_checkpoints;
+// Before the repositories: they use its SQL macros.
+#[macro_use]
+mod sqlite_job_thread;
 
 pub use calendar_records::*;
 pub use error::{Result, StorageError};

@@ -36,9 +36,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// calls does not turn every read into a write.
 const TOKEN_USE_GRANULARITY_MICROS: i64 = 60 * 1_000_000;
 
-/// The pool, the pool every write transaction goes through (see [`Repo`]), and SQLite's
-/// background WAL checkpoints (see wal_checkpoints.rs).
-type Opened<DB> = (sqlx::Pool<DB>, sqlx::Pool<DB>, Option<std::sync::Arc<crate::wal_checkpoints::Checkpoints>>);
+/// What a repository holds (see [`Repo`]).
+struct Opened<DB: sqlx::Database> {
+    pool: sqlx::Pool<DB>,
+    writer: sqlx::Pool<DB>,
+    checkpoints: Option<std::sync::Arc<crate::wal_checkpoints::Checkpoints>>,
+    job_thread: Option<std::sync::Arc<crate::sqlite_job_thread::JobThread>>,
+}
 
 /// Opens the pools with the settings each backend needs on every connection.
 trait Open: sqlx::Database {
@@ -72,7 +76,7 @@ impl Open for sqlx::Sqlite {
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
-            return Ok((pool.clone(), pool, None));
+            return Ok(Opened { pool: pool.clone(), writer: pool, checkpoints: None, job_thread: None });
         }
         // A local file cannot drop a connection under us: skip the per-acquire ping (a round
         // trip to the connection's worker thread, as dear as a small statement).
@@ -82,6 +86,7 @@ impl Open for sqlx::Sqlite {
         // cache away at its next transaction: with writes spread over the pool, every claim
         // and completion re-read its pages from the file.
         // Its WAL checkpoints are taken by a background task (see wal_checkpoints.rs).
+        let file = options.get_filename().to_string_lossy().into_owned();
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
@@ -89,7 +94,9 @@ impl Open for sqlx::Sqlite {
             .connect_with(options.pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES.to_string()));
         let (pool, writer) = (pool.await?, writer.await?);
         let checkpoints = crate::wal_checkpoints::spawn(pool.clone());
-        Ok((pool, writer, Some(checkpoints)))
+        // Opened after the pools, which created the file if it was missing.
+        let job_thread = crate::sqlite_job_thread::JobThread::start(&file, crate::job_records::sqlite_write_lock(&file))?;
+        Ok(Opened { pool, writer, checkpoints: Some(checkpoints), job_thread: Some(job_thread) })
     }
 }
 
@@ -111,7 +118,7 @@ impl Open for sqlx::Postgres {
             .connect_with(options)
             .await?;
         // Writers run side by side on PostgreSQL: one pool for all.
-        Ok((pool.clone(), pool, None))
+        Ok(Opened { pool: pool.clone(), writer: pool, checkpoints: None, job_thread: None })
     }
 }
 
@@ -124,6 +131,8 @@ pub struct Repo {
     writer: sqlx::Pool<Db>,
     /// SQLite's checkpointing task, stopped with the last clone.
     _checkpoints: Option<std::sync::Arc<crate::wal_checkpoints::Checkpoints>>,
+    /// SQLite's thread for single-job claims and completions (sqlite_job_thread.rs).
+    job_thread: Option<std::sync::Arc<crate::sqlite_job_thread::JobThread>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,8 +183,8 @@ macro_rules! approval_cols {
 impl Repo {
     /// Opens the pool for this module's backend. Does not migrate.
     pub(crate) async fn connect(url: &str) -> Result<Self> {
-        let (pool, writer, checkpoints) = <Db as Open>::open(url).await?;
-        Ok(Self { pool, writer, _checkpoints: checkpoints })
+        let Opened { pool, writer, checkpoints, job_thread } = <Db as Open>::open(url).await?;
+        Ok(Self { pool, writer, _checkpoints: checkpoints, job_thread })
     }
 
     /// Starts a transaction that writes. On SQLite it takes the write lock up front

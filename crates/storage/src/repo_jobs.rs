@@ -21,12 +21,6 @@ const MAX_JOB_BATCH: u32 = 1000;
 /// The error recorded on a job whose worker stopped heartbeating.
 const LEASE_EXPIRED_ERROR: &str = "lease expired: the worker stopped (crash or hang) before finishing";
 
-macro_rules! job_cols {
-    () => {
-        "id, lane, kind, payload, state, due_at, priority, attempts, max_attempts, unique_key, lease_token, \
-         lease_until, cancel_requested, last_error, created_at"
-    };
-}
 
 /// One lane of SQLite's claim: up to `$4` due jobs of lane `$LANE` (`$1` lease token, `$2`
 /// lease end, `$3` now), then the lane to the back of the line with its next due time
@@ -90,23 +84,11 @@ const CLAIM_POSTGRES: &str = "WITH served AS (SELECT lane, version, row_number()
 /// job thus costs no lane write at all: the lane row and its two indexes were half of every
 /// claim's pages. `$1` lease token, `$2` lease end, `$3` now.
 const CLAIM_ONE_SQLITE: &str = concat!(
-    "BEGIN IMMEDIATE;\n\
-     UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $1, lease_until = $2, updated_at = $3 \
-     WHERE id = (SELECT id FROM jobs WHERE state = 'ready' AND due_at <= $3 \
-                 AND lane = (SELECT lane FROM job_lanes WHERE next_due_at <= $3 ORDER BY turn, lane LIMIT 1) \
-                 ORDER BY due_at, priority DESC, id LIMIT 1) \
-     RETURNING ",
-    job_cols!(),
-    ";\nUPDATE job_lanes SET \
-         turn = CASE WHEN EXISTS (SELECT 1 FROM job_lanes o WHERE o.next_due_at <= $3 AND o.lane <> job_lanes.lane) \
-                THEN (SELECT MAX(turn) FROM job_lanes) + 1 ELSE turn END, \
-         next_due_at = CASE WHEN EXISTS (SELECT 1 FROM jobs j WHERE j.lane = job_lanes.lane AND j.state = 'ready' AND j.due_at <= $3) \
-                THEN next_due_at \
-                ELSE (SELECT MIN(due_at) FROM jobs j WHERE j.lane = job_lanes.lane AND j.state = 'ready') END \
-     WHERE lane = (SELECT lane FROM job_lanes WHERE next_due_at <= $3 ORDER BY turn, lane LIMIT 1) \
-       AND (EXISTS (SELECT 1 FROM job_lanes o WHERE o.next_due_at <= $3 AND o.lane <> job_lanes.lane) \
-            OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.lane = job_lanes.lane AND j.state = 'ready' AND j.due_at <= $3));\n\
-     COMMIT;"
+    "BEGIN IMMEDIATE;\n",
+    sqlite_claim_one_job!(),
+    ";\n",
+    sqlite_claim_one_lane!(),
+    ";\nCOMMIT;"
 );
 
 /// SQLite's claim of `lanes` lanes as one script, so one round trip to the connection's
@@ -338,6 +320,11 @@ impl Repo {
     /// to the connection's thread in all. Returns the jobs and each served lane's place in
     /// the turn order.
     async fn claim_jobs_sqlite(&self, claim: &Claim, limit: u32) -> Result<(Vec<Job>, Vec<(Uuid, usize)>)> {
+        if let (1, Some(thread)) = (limit, &self.job_thread) {
+            // The thread takes the write lock itself: taking it here would deadlock.
+            let job = thread.claim_one(Uuid::new_v4(), claim.lease_until, claim.now).await?;
+            return Ok((job.into_iter().collect(), Vec::new()));
+        }
         let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
         let now = micros(claim.now);
         let mut conn = ScriptConn { conn: self.writer.acquire().await?, finished: false };
@@ -411,11 +398,15 @@ impl Repo {
 
     /// Finishes the jobs whose leases are still held (they are deleted); returns how many.
     pub async fn complete_jobs(&self, leases: &[Lease]) -> Result<u64> {
+        if let ([one], Some(thread)) = (leases, &self.job_thread) {
+            // The thread takes the write lock itself: taking it here would deadlock.
+            return Ok(u64::from(thread.complete_one(one).await?));
+        }
         let _writer = <Db as JobSql>::job_write_guard(&self.pool).await;
         let mut done = 0;
         for chunk in leases.chunks(MAX_JOB_BATCH as usize) {
             done += match (chunk, BACKEND) {
-                ([one], _) => sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running'")
+                ([one], _) => sqlx::query(complete_one_job!())
                     .bind(one.job.as_uuid())
                     .bind(one.token)
                     .execute(&self.writer)
