@@ -69,6 +69,9 @@ macro_rules! complete_one_job {
 
 type Step = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
 
+/// Most steps run in one hold of the write lock.
+const STEPS_PER_TURN: usize = 64;
+
 /// The thread; it ends when the last handle goes.
 #[derive(Debug)]
 pub(crate) struct JobThread {
@@ -93,12 +96,13 @@ impl JobThread {
             .name("sqlite-jobs".into())
             .spawn(move || {
                 let mut conn = conn;
-                // Wait for a step; then, holding the write lock, run it and whatever queued
-                // up meanwhile.
+                // Wait for a step; then, holding the write lock, run it and what queued up
+                // meanwhile, up to a turn's worth: the lock is fair, so a job writer waiting
+                // for it (an enqueue) goes next instead of waiting out a busy queue.
                 while let Ok(first) = queued.recv() {
                     let _writer = write_lock.blocking_lock();
                     first(&mut conn);
-                    while let Ok(next) = queued.try_recv() {
+                    for next in queued.try_iter().take(STEPS_PER_TURN - 1) {
                         next(&mut conn);
                     }
                 }

@@ -212,3 +212,44 @@ async fn the_wal_is_checkpointed_in_the_background() {
     })
     .await;
 }
+
+/// Single-job claims run on the SQLite job thread, which holds the job write lock for at most
+/// a turn of steps: an enqueue through the pool waits for one or two turns, not for the
+/// claimers to pause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_enqueue_gets_its_turn_while_claims_keep_the_job_thread_busy() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let db = harness::sqlite().await;
+    harness::run(db, true, move |s| async move {
+        let (stop, claims) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+        let mut claimers = Vec::new();
+        for _ in 0..16 {
+            let (s, stop, claims) = (s.clone(), stop.clone(), claims.clone());
+            claimers.push(tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let now = jiff::Timestamp::now();
+                    let claim = nanopost_storage::Claim { now, lease_until: now, limit: 1 };
+                    assert!(s.claim_jobs(&claim).await.unwrap().is_empty());
+                    claims.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let in_the_future = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1);
+        let job =
+            nanopost_storage::NewJob::new("later", serde_json::json!({}), jiff::Timestamp::now()).due_at(in_the_future);
+        let before = claims.load(Ordering::Relaxed);
+        let enqueued = tokio::time::timeout(Duration::from_secs(5), s.enqueue_job(&job)).await;
+        let waited_for = claims.load(Ordering::Relaxed) - before;
+        stop.store(true, Ordering::Relaxed);
+        for c in claimers {
+            c.await.unwrap();
+        }
+        enqueued.expect("the enqueue waited more than 5 s").unwrap();
+        assert!(before > 100, "the claimers were running ({before} claims)");
+        // Two turns of 64 steps, and the claims already on their way back.
+        assert!(waited_for <= 2 * 64 + 16, "the enqueue waited for {waited_for} claims");
+    })
+    .await;
+}
