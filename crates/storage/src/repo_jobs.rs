@@ -9,7 +9,9 @@
 //
 // PostgreSQL: claims lock with FOR UPDATE SKIP LOCKED, so any number of processes share the
 // queue; an enqueue sends NOTIFY in its own transaction (delivered at commit). SQLite: claims
-// run inside BEGIN IMMEDIATE (one writer), and the wake-up is an in-process channel per file.
+// run inside BEGIN IMMEDIATE (one writer), and the wake-up is an in-process channel per file;
+// single-job claims and completions run on the database's job thread (sqlite_job_thread.rs),
+// every other job write on the writer connection, all under one in-process job write lock.
 
 use crate::job_records::{
     Cancelled, Claim, Enqueued, Heartbeat, Job, JobId, JobState, JobWakeups, Lease, NewJob, PG_JOBS_CHANNEL,
