@@ -14,6 +14,12 @@ pub enum StorageError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of the SQLite job thread's own connection (sqlite_job_thread.rs).
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The SQLite job thread could not be started or has stopped.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }

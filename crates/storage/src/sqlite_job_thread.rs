@@ -82,15 +82,14 @@ impl JobThread {
     /// Opens `path` with the settings of the other connections and starts the thread.
     /// `write_lock` is the database's job write lock (see `sqlite_write_lock`).
     pub(crate) fn start(path: &str, write_lock: Arc<tokio::sync::Mutex<()>>) -> Result<Arc<Self>> {
-        let conn = rusqlite::Connection::open(path).map_err(sqlite_error)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite_error)?;
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
              PRAGMA secure_delete = ON; PRAGMA journal_size_limit = {}; PRAGMA wal_autocheckpoint = {};",
             crate::wal_checkpoints::WAL_SIZE_LIMIT_BYTES,
             crate::wal_checkpoints::WRITER_AUTOCHECKPOINT_PAGES,
-        ))
-        .map_err(sqlite_error)?;
+        ))?;
         let (steps, queued) = mpsc::channel::<Step>();
         std::thread::Builder::new()
             .name("sqlite-jobs".into())
@@ -107,7 +106,7 @@ impl JobThread {
                     }
                 }
             })
-            .map_err(|e| StorageError::Corrupt(format!("starting the SQLite job thread: {e}")))?;
+            .map_err(|e| StorageError::Unavailable(format!("starting the SQLite job thread: {e}")))?;
         Ok(Arc::new(Self { steps }))
     }
 
@@ -120,7 +119,7 @@ impl JobThread {
         let step: Step = Box::new(move |conn| {
             let _ = done.send(step(conn));
         });
-        let gone = || StorageError::Corrupt("the SQLite job thread stopped".into());
+        let gone = || StorageError::Unavailable("the SQLite job thread stopped".into());
         self.steps.send(step).map_err(|_| gone())?;
         result.await.map_err(|_| gone())?
     }
@@ -129,7 +128,7 @@ impl JobThread {
     pub(crate) async fn claim_one(&self, token: Uuid, lease_until: Timestamp, now: Timestamp) -> Result<Option<Job>> {
         let (until, now) = (lease_until.as_microsecond(), now.as_microsecond());
         self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let job = tx
                 .prepare_cached(sqlite_claim_one_job!())
                 .and_then(|mut s| {
@@ -137,13 +136,10 @@ impl JobThread {
                         Ok(job_from_row(r))
                     })
                     .optional()
-                })
-                .map_err(sqlite_error)?
+                })?
                 .transpose()?;
-            tx.prepare_cached(sqlite_claim_one_lane!())
-                .and_then(|mut s| s.execute(named_params! { "$3": now }))
-                .map_err(sqlite_error)?;
-            tx.commit().map_err(sqlite_error)?;
+            tx.prepare_cached(sqlite_claim_one_lane!()).and_then(|mut s| s.execute(named_params! { "$3": now }))?;
+            tx.commit()?;
             Ok(job)
         })
         .await
@@ -155,20 +151,15 @@ impl JobThread {
         self.run(move |conn| {
             let done = conn
                 .prepare_cached(complete_one_job!())
-                .and_then(|mut s| s.execute(named_params! { "$1": job.as_bytes(), "$2": token.as_bytes() }))
-                .map_err(sqlite_error)?;
+                .and_then(|mut s| s.execute(named_params! { "$1": job.as_bytes(), "$2": token.as_bytes() }))?;
             Ok(done == 1)
         })
         .await
     }
 }
 
-fn sqlite_error(e: rusqlite::Error) -> StorageError {
-    StorageError::Corrupt(format!("SQLite: {e}"))
-}
-
 fn job_from_row(r: &rusqlite::Row<'_>) -> Result<Job> {
-    let get = |i: usize| -> Result<rusqlite::types::ValueRef<'_>> { r.get_ref(i).map_err(sqlite_error) };
+    let get = |i: usize| -> Result<rusqlite::types::ValueRef<'_>> { Ok(r.get_ref(i)?) };
     let uuid = |i: usize| -> Result<Uuid> {
         Uuid::from_slice(get(i)?.as_blob().map_err(|e| StorageError::Corrupt(format!("job column {i}: {e}")))?)
             .map_err(|e| StorageError::Corrupt(format!("job column {i}: {e}")))
@@ -216,4 +207,18 @@ fn job_from_row(r: &rusqlite::Row<'_>) -> Result<Job> {
         last_error: opt_text(13)?,
         created_at: instant(int(14)?)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A driver error is a database error, not a claim that the stored data is corrupt.
+    #[test]
+    fn a_connection_that_cannot_open_is_a_database_error() {
+        let lock = Arc::new(tokio::sync::Mutex::new(()));
+        let err = JobThread::start("/nonexistent-nanopost-dir/jobs.db", lock).unwrap_err();
+        assert!(matches!(err, StorageError::Sqlite(_)), "{err:?}");
+        assert!(err.to_string().starts_with("database error: "), "{err}");
+    }
 }
